@@ -1,0 +1,3 @@
+from autosig.cli import main
+
+raise SystemExit(main())

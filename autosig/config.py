@@ -1,0 +1,206 @@
+"""Every setting AutoSig reads, taken from the environment once and validated (DESIGN §7).
+
+An invalid value raises ConfigError naming the variable; processes turn it into one line on stderr and exit 2
+(see `load_or_exit`). Secrets are wrapped in `Secret`, whose repr never shows the value.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+# Query parameters whose values are redacted wherever a URL is shown.
+_SECRET_PARAMS = {"token", "access_token", "api_key", "apikey", "key", "secret", "password", "auth", "sig", "signature"}
+
+
+class ConfigError(ValueError):
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+class Secret:
+    """A value that must never be printed: its str and repr are masked; use .reveal() where it is really sent."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def redact_url(url: str) -> str:
+    """The URL with user info and secret-looking query values replaced by ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = urlencode(
+        [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)],
+        safe="*",
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+@dataclass(frozen=True)
+class Settings:
+    whop_alerts_urls: tuple[str, ...] = ()
+    whop_access_token: Secret | None = None
+    poll_interval_seconds: float = 30.0
+    dry_run: bool = True
+    live_trading: bool = False
+    log_dir: Path = Path("logs")
+    store_url: str = "file:logs"
+    fsync: bool = True
+    parser_version: str | None = None  # None: the newest registered
+    stale_after_seconds: float = 90.0
+    tail_poll_seconds: float = 0.5
+    max_backfill_pages: int = 50
+    dashboard_password: Secret | None = None
+    port: int | None = None
+    authors: frozenset[str] = field(default_factory=frozenset)
+    notify_url: str | None = None
+
+    def require_source(self) -> None:
+        """The worker needs a source; the web does not."""
+        if not self.whop_alerts_urls:
+            raise ConfigError("WHOP_ALERTS_URL", "is not set; give the Whop listing URL (DESIGN §4)")
+
+    def active_parser_version(self) -> str:
+        from autosig.parsing import newest_version
+
+        return self.parser_version or newest_version()
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(name, f"{raw!r} is not a boolean; use true/false, 1/0 or yes/no")
+
+
+def _number(env: Mapping[str, str], name: str, default: float | None, *, minimum: float = 0.0) -> float | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"{raw!r} is not a number; give a positive number of seconds") from None
+    if not math.isfinite(value) or value <= minimum:
+        raise ConfigError(name, f"{raw!r} must be a finite number greater than {minimum:g}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int, maximum: int) -> int | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(name, f"{raw!r} is not a whole number") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(name, f"{value} is out of range ({minimum} to {maximum})")
+    return value
+
+
+def _urls(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("WHOP_ALERTS_URL", "")
+    urls = tuple(raw.split())
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError("WHOP_ALERTS_URL", f"{redact_url(url)!r} is not an http(s) URL")
+    return urls
+
+
+def _secret(env: Mapping[str, str], name: str) -> Secret | None:
+    raw = env.get(name)
+    return Secret(raw) if raw else None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Reads and validates every variable of DESIGN §7; raises ConfigError on the first invalid one."""
+    env = os.environ if env is None else env
+    poll = _number(env, "POLL_INTERVAL_SECONDS", 30.0)
+    assert poll is not None
+    log_dir = Path(env.get("AUTOSIG_LOG_DIR") or "logs")
+    store_url = env.get("AUTOSIG_STORE_URL") or f"file:{log_dir}"
+    if not store_url.startswith(("file:", "postgresql://", "postgres://")):
+        raise ConfigError("AUTOSIG_STORE_URL", "must be file:DIR or postgresql://… (postgres:// also accepted)")
+    fsync = (env.get("AUTOSIG_FSYNC") or "always").strip().lower()
+    if fsync not in ("always", "never"):
+        raise ConfigError("AUTOSIG_FSYNC", f"{fsync!r} is not allowed; use always or never")
+    parser_version = (env.get("AUTOSIG_PARSER_VERSION") or "").strip() or None
+    if parser_version is not None:
+        from autosig.parsing import versions
+
+        if parser_version not in versions():
+            raise ConfigError("AUTOSIG_PARSER_VERSION", f"{parser_version!r} is not one of {', '.join(versions())}")
+    port = _int(env, "PORT", None, minimum=1, maximum=65535)
+    notify = (env.get("AUTOSIG_NOTIFY_URL") or "").strip() or None
+    if notify is not None and urlsplit(notify).scheme not in ("http", "https"):
+        raise ConfigError("AUTOSIG_NOTIFY_URL", "is not an http(s) URL")
+    stale = _number(env, "AUTOSIG_STALE_AFTER_SECONDS", 3 * poll)
+    tail_poll = _number(env, "AUTOSIG_TAIL_POLL_SECONDS", 0.5)
+    backfill = _int(env, "WHOP_MAX_BACKFILL_PAGES", 50, minimum=1, maximum=100_000)
+    assert stale is not None and tail_poll is not None and backfill is not None
+    return Settings(
+        whop_alerts_urls=_urls(env),
+        whop_access_token=_secret(env, "WHOP_ACCESS_TOKEN"),
+        poll_interval_seconds=poll,
+        dry_run=_bool(env, "DRY_RUN", True),
+        live_trading=_bool(env, "LIVE_TRADING", False),
+        log_dir=log_dir,
+        store_url=store_url,
+        fsync=fsync == "always",
+        parser_version=parser_version,
+        stale_after_seconds=stale,
+        tail_poll_seconds=tail_poll,
+        max_backfill_pages=backfill,
+        dashboard_password=_secret(env, "DASHBOARD_PASSWORD"),
+        port=port,
+        authors=frozenset(a.strip().lower() for a in (env.get("AUTOSIG_AUTHORS") or "").replace(",", " ").split()),
+        notify_url=notify,
+    )
+
+
+def load_or_exit(env: Mapping[str, str] | None = None, *, require_source: bool = False) -> Settings:
+    """For process entry points: one clear line on stderr and exit 2 on invalid configuration."""
+    try:
+        settings = load_settings(env)
+        if require_source:
+            settings.require_source()
+        return settings
+    except ConfigError as exc:
+        print(f"autosig: invalid configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
