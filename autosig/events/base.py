@@ -72,6 +72,21 @@ class EventStore(ABC):
         """The seq of the last complete event, 0 for an empty stream."""
 
     @abstractmethod
+    def iter_lines(self, stream: str) -> Iterator[bytes]:
+        """Every complete line of the stream exactly as stored, corrupt ones included (for verify and export)."""
+
+    def torn_tail_bytes(self, stream: str) -> int:
+        """Bytes after the last newline not yet quarantined (file store only); verify reports them as a warning."""
+        return 0
+
+    def head(self, stream: str) -> Event | None:
+        """The last complete event, or None for an empty stream."""
+        seq = self.last_seq(stream)
+        if seq == 0:
+            return None
+        return next(self.read(stream, after=seq - 1, limit=1), None)
+
+    @abstractmethod
     def get_by_key(self, stream: str, key: str) -> Event | None:
         """The event appended with this idempotency key, if any."""
 
