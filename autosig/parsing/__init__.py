@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import importlib
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 # Registered parser modules; each has VERSION and parse(alert) -> result dict. Add new versions here.
-_MODULES = ("autosig.parsing.v0",)
+_MODULES = ("autosig.parsing.v0", "autosig.parsing.v1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +27,24 @@ class Alert:
     reply_to_id: str | None = None  # set even when the replied-to alert is unknown
 
 
+# Extra parser modules named in this variable (space or comma separated) are registered too: a way to try a
+# candidate parser on history with `autosig reprocess` before it is added to _MODULES, and how tests register one.
+EXTRA_PARSERS_ENV = "AUTOSIG_EXTRA_PARSERS"
+_cache: dict[tuple[str, ...], dict[str, Any]] = {}
+
+
+def _module_names() -> tuple[str, ...]:
+    extra = os.environ.get(EXTRA_PARSERS_ENV, "").replace(",", " ").split()
+    return _MODULES + tuple(name for name in extra if name not in _MODULES)
+
+
 def _registry() -> dict[str, Any]:
-    modules = [importlib.import_module(name) for name in _MODULES]
-    return {m.VERSION: m for m in modules}
+    names = _module_names()
+    registry = _cache.get(names)
+    if registry is None:
+        modules = [importlib.import_module(name) for name in names]
+        registry = _cache[names] = {m.VERSION: m for m in modules}
+    return registry
 
 
 def versions() -> list[str]:
@@ -37,6 +54,11 @@ def versions() -> list[str]:
 
 def newest_version() -> str:
     return versions()[-1]
+
+
+def parser_for(version: str) -> Callable[[Alert], dict[str, Any]]:
+    """The parse function of one version, looked up once (for loops over many alerts)."""
+    return _registry()[version].parse
 
 
 def parse(alert: Alert, version: str | None = None) -> dict[str, Any]:

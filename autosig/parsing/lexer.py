@@ -1,0 +1,98 @@
+"""Tokens of one alert segment. One linear regex pass: no alternative nests quantifiers, so any input of n
+characters lexes in O(n) (alert text is written by strangers; a backtracking regex would be a denial of service)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Order matters: dates before numbers ("1/17" is one token), numbers before words.
+_TOKEN = re.compile(
+    r"(?P<date>\d{4}-\d{1,2}-\d{1,2}(?![\d-])|\d{1,2}/\d{1,2}(?:/\d{4}|/\d{2})?(?![\d/]))"
+    r"|(?P<num>\$?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+))"
+    r"|(?P<word>[$/]?[^\W\d_]+(?:'[^\W\d_]+)?)"
+    r"|(?P<sym>\S)"
+)
+# Discord/Whop mentions, links and markdown emphasis carry no trade content but contain digits and letters.
+_NOISE = re.compile(r"<[@#][!&]?\d+>|<:\w+:\d+>|https?://\S+|@here\b|@everyone\b|[*_~`|>]")
+# Chinese alert vocabulary, mapped to the English words the parser already knows.
+_CJK = {
+    "本周": " weekly ",
+    "下周": " nextweek ",
+    "买入": " bought ",
+    "进场": " bought ",
+    "进": " bought ",
+    "卖出": " sold ",
+    "出场": " sold ",
+    "止损": " sl ",
+    "目标": " target ",
+    "看涨": " calls ",
+    "看跌": " puts ",
+}
+_CJK_RE = re.compile("|".join(sorted(_CJK, key=len, reverse=True)))
+
+
+@dataclass(slots=True)
+class Token:
+    kind: str  # "date", "num", "word", "sym"
+    text: str  # as written
+    low: str  # lowercased, without a leading $ or /
+    start: int
+    end: int
+    glued: bool  # no whitespace between the previous token and this one
+    value: float | None = None  # numbers
+    dollar: bool = False  # written with a leading $
+    slash: bool = False  # a word written with a leading / (futures)
+    used: bool = False  # claimed by a rule; later rules skip it
+
+    @property
+    def is_int(self) -> bool:
+        return self.kind == "num" and "." not in self.text
+
+    def __repr__(self) -> str:  # compact, for test failure messages
+        return f"<{self.kind}:{self.text}>"
+
+
+def clean(text: str) -> str:
+    """Strips mentions, links and markdown; maps Chinese alert words to English."""
+    text = _NOISE.sub(" ", text)
+    if not text.isascii():
+        text = _CJK_RE.sub(lambda m: _CJK[m.group(0)], text)
+    return text
+
+
+def tokenize(text: str, limit: int | None = None) -> list[Token]:
+    """The tokens of `text`, at most `limit` of them."""
+    tokens: list[Token] = []
+    append = tokens.append
+    prev_end = -1
+    for m in _TOKEN.finditer(text):
+        if limit is not None and len(tokens) >= limit:
+            break
+        kind = m.lastgroup or "sym"
+        raw = m.group()
+        start, end = m.span()
+        glued = start == prev_end
+        prev_end = end
+        if kind == "num":
+            if raw[0] == "$":
+                digits = raw[1:].replace(",", "")
+                append(Token("num", raw, digits, start, end, glued, float(digits), dollar=True))
+            else:
+                digits = raw.replace(",", "")
+                append(Token("num", raw, digits, start, end, glued, float(digits)))
+        elif kind == "word":
+            lead = raw[0]
+            if lead == "/":
+                if glued:  # "calls/puts": a slash between words, not a futures root
+                    append(Token("sym", "/", "/", start, start + 1, True))
+                    append(Token("word", raw[1:], raw[1:].lower(), start + 1, end, True))
+                else:
+                    append(Token("word", raw, raw[1:].lower(), start, end, glued, slash=True))
+            elif lead == "$":
+                append(Token("word", raw, raw[1:].lower(), start, end, glued, dollar=True))
+            else:
+                append(Token("word", raw, raw.lower(), start, end, glued))
+        else:
+            append(Token(kind, raw, raw.lower(), start, end, glued))
+    return tokens

@@ -1,0 +1,147 @@
+"""From raw events to `alert.parsed` bodies: the one path the worker and `autosig reprocess` share.
+
+    ctx = ParseContext(settings.authors)
+    for raw in store.read(RAW):
+        ctx.add(raw)                                   # every raw event, in seq order
+    data = ctx.parse(raw, "1")                         # {"raw_seq", "source_id", "parser_version", "kind", ...}
+    store.append_many(PARSED, [parsed_item(raw, data)])
+
+A reply is resolved only against raw events with a smaller seq than its own (the latest such version of the
+replied-to message), so parsing the same history again gives the same results whatever was appended since.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from autosig.alerts import parse_key, payload_of
+from autosig.events import Event
+from autosig.parsing import Alert, parser_for
+
+PARSED_TYPE = "alert.parsed"
+RAW_TYPES = frozenset({"alert.received", "alert.edited"})
+# A reply to a reply to a reply…: the parser looks this many messages up the chain.
+_REPLY_DEPTH = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    """What a reply needs of one recorded version of a message — not the whole payload."""
+
+    text: str | None
+    created_at: Any
+    reply_to: str | None
+
+
+def _text(message: dict[str, Any]) -> str | None:
+    content = message.get("content")
+    content = content if isinstance(content, str) else None
+    title = message.get("title")  # forum posts put the contract in the title as often as in the body
+    if isinstance(title, str) and title.strip():
+        return f"{title}\n{content}" if content else title
+    return content
+
+
+def _id(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _author_ids(message: dict[str, Any]) -> set[str]:
+    user = message.get("user")
+    ids: set[str] = set()
+    if isinstance(user, dict):
+        for field in ("id", "username"):
+            if user.get(field) is not None:
+                ids.add(str(user[field]).lower())
+    for field in ("user_id", "author_id"):
+        if message.get(field) is not None:
+            ids.add(str(message[field]).lower())
+    return ids
+
+
+class ParseContext:
+    """Remembers, per message id, each recorded version (seq, text, created_at, replied-to id), so replies can be
+    resolved; and which authors are followed (empty: everyone)."""
+
+    def __init__(self, authors: frozenset[str] = frozenset()) -> None:
+        self.authors = frozenset(a.lower() for a in authors)
+        self._parsers: dict[str, Callable[[Alert], dict[str, Any]]] = {}
+        self._seqs: dict[str, list[int]] = {}
+        self._versions: dict[str, list[_Version]] = {}
+
+    def add(self, raw: Event) -> None:
+        """Feeds one raw event (alert.received / alert.edited), in seq order; others and repeats are ignored."""
+        if raw.type not in RAW_TYPES:
+            return
+        try:
+            message = payload_of(raw.data)
+        except (KeyError, ValueError, TypeError):
+            return
+        if not isinstance(message, dict):
+            return
+        source_id = _id(raw.data.get("source_id")) or _id(message.get("id"))
+        if source_id is None:
+            return
+        seqs = self._seqs.setdefault(source_id, [])
+        if seqs and seqs[-1] >= raw.seq:
+            return
+        seqs.append(raw.seq)
+        version = _Version(_text(message), message.get("created_at"), _id(message.get("replying_to_message_id")))
+        self._versions.setdefault(source_id, []).append(version)
+
+    def _before(self, message_id: str, seq: int) -> tuple[int, _Version] | None:
+        """The latest recorded version of a message with a seq below `seq`."""
+        seqs = self._seqs.get(message_id)
+        if not seqs:
+            return None
+        k = bisect.bisect_left(seqs, seq)
+        return (seqs[k - 1], self._versions[message_id][k - 1]) if k else None
+
+    def _alert_for(self, message_id: str, seq: int, depth: int) -> Alert | None:
+        found = self._before(message_id, seq)
+        if found is None:
+            return None
+        found_seq, version = found
+        parent = None
+        if version.reply_to is not None and depth < _REPLY_DEPTH:
+            parent = self._alert_for(version.reply_to, found_seq, depth + 1)
+        return Alert(version.text, version.created_at, message_id, parent, version.reply_to)
+
+    def text_of(self, raw: Event) -> str | None:
+        """The text of a raw event already added (for summaries), without decoding its payload again."""
+        source_id = _id(raw.data.get("source_id"))
+        found = self._before(source_id, raw.seq + 1) if source_id is not None else None
+        return found[1].text if found is not None else None
+
+    def parse(self, raw: Event, version: str) -> dict[str, Any]:
+        """The `data` of the alert.parsed event for this raw event by parser `version`."""
+        try:
+            message = payload_of(raw.data)
+        except (KeyError, ValueError, TypeError):
+            message = None
+        source_id = _id(raw.data.get("source_id"))
+        if not isinstance(message, dict):
+            body = {"kind": "unparseable", "reason": "raw event has no readable payload", "signals": []}
+            return {"raw_seq": raw.seq, "source_id": source_id, "parser_version": version, **body}
+        source_id = source_id or _id(message.get("id"))
+        if self.authors and not (_author_ids(message) & self.authors):
+            body = {"kind": "non_signal", "reason": "author not followed", "signals": []}
+        else:
+            reply_id = _id(message.get("replying_to_message_id"))
+            parent = self._alert_for(reply_id, raw.seq, 1) if reply_id is not None else None
+            alert = Alert(_text(message), message.get("created_at"), source_id, parent, reply_id)
+            parser = self._parsers.get(version)
+            if parser is None:
+                parser = self._parsers[version] = parser_for(version)
+            body = parser(alert)
+        return {"raw_seq": raw.seq, "source_id": source_id, "parser_version": version, **body}
+
+
+def parsed_item(raw: Event, data: dict[str, Any]) -> tuple[str, dict[str, Any], None, str]:
+    """The append_many item for a parse: idempotent under its key parse:<raw seq>:<version>."""
+    return (PARSED_TYPE, data, None, parse_key(raw.seq, data["parser_version"]))
