@@ -1,0 +1,126 @@
+"""Pure projections of the event streams (DESIGN §6) and the one object that feeds them all.
+
+    p = Projections(active_version="1")
+    p.apply("raw", event); p.apply("parsed", event); p.apply("worker", event)
+    p.status(now=time.time())   # the /api/status object
+    p.signals.signals(limit=50)
+
+No files, threads or Flask here: the host (autosig.projections.host) tails the store and calls apply() under a lock.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+from autosig.events.base import PARSED, RAW, WORKER, Problem
+from autosig.events.record import Event
+from autosig.projections.banner import banner
+from autosig.projections.ingestion import IngestionProjection
+from autosig.projections.signals import DEFAULT_WINDOW, KINDS, SignalsProjection
+from autosig.projections.streams import ProblemsProjection, size_view
+
+
+class Projections:
+    def __init__(
+        self,
+        active_version: str,
+        *,
+        window: int = DEFAULT_WINDOW,
+        poll_interval_seconds: float = 30.0,
+        stale_after_seconds: float = 90.0,
+        dry_run: bool = True,
+        live_trading: bool = False,
+    ) -> None:
+        self.web_parser_version = active_version
+        self.signals = SignalsProjection(active_version, window)
+        self.ingestion = IngestionProjection(
+            poll_interval_seconds=poll_interval_seconds,
+            stale_after_seconds=stale_after_seconds,
+            parser_version=None,
+            dry_run=dry_run,
+            live_trading=live_trading,
+        )
+        self.problems = ProblemsProjection()
+        # What the host calls per event, one bound method per stream: the cold start applies every event ever
+        # written, so there is no dispatch layer in between.
+        self.appliers: dict[str, Callable[[Event], None]] = {
+            RAW: self.signals.apply_raw,
+            PARSED: self.signals.apply_parsed,
+            WORKER: self._apply_worker,
+        }
+
+    def apply(self, stream: str, event: Event) -> None:
+        applier = self.appliers.get(stream)
+        if applier is not None:
+            applier(event)
+
+    def _apply_worker(self, event: Event) -> None:
+        self.ingestion.apply(event)
+        if event.type == "worker.started":
+            self.signals.active_version = self.active_version()
+
+    def problem(self, problem: Problem) -> None:
+        self.problems.problem(problem)
+
+    def last_events(self) -> dict[str, Event | None]:
+        return {RAW: self.signals.last_raw, PARSED: self.signals.last_parsed, WORKER: self.ingestion.last_event}
+
+    def last_seq(self, stream: str) -> int:
+        event = self.last_events().get(stream)
+        return event.seq if event is not None else 0
+
+    def active_version(self) -> str:
+        """The worker's parser version (from its latest worker.started), else the web's own."""
+        return str(self.ingestion.settings.get("parser_version") or self.web_parser_version)
+
+    def status(self, now: float) -> dict[str, Any]:
+        """The /api/status object (DESIGN §6), plus a few fields the dashboard needs (marked below)."""
+        ing = self.ingestion
+        poll_age, success_age = ing.ages(now)
+        latencies = self.signals.recent_latencies()
+        status: dict[str, Any] = {
+            "worker": ing.worker_view(),
+            "streams": size_view(self.last_events()),
+            "lag": {
+                "poll_age_seconds": poll_age,
+                "success_age_seconds": success_age,
+                "parse_backlog": self.signals.parse_backlog(self.active_version()),
+                # beyond the contract: created_at -> receipt over the newest 100 new alerts
+                "alert_latency_seconds": {
+                    "median": round(statistics.median(latencies), 3) if latencies else None,
+                    "max": round(max(latencies), 3) if latencies else None,
+                    "samples": len(latencies),
+                },
+            },
+            "stale": ing.stale(now),
+            "mode": {"dry_run": bool(ing.settings["dry_run"]), "live_trading": bool(ing.settings["live_trading"])},
+            "parser_version": self.active_version(),
+            "problems": self.problems.view(),
+        }
+        status["banner"] = banner(status, now)  # beyond the contract
+        return status
+
+    def parse_stats(self) -> dict[str, dict[str, int]]:
+        out = {}
+        for version in sorted(self.signals.parse_counts, key=lambda v: (len(v), v)):
+            counts = self.signals.parse_counts[version]
+            row = {kind: counts.get(kind, 0) for kind in KINDS}
+            row["total"] = sum(counts.values())
+            out[version] = row
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """Parse statistics per version, event counts per stream and type, alerts per hour (window)."""
+        hourly = self.signals.hourly_counts()
+        return {
+            "parse_stats": self.parse_stats(),
+            "types": {**self.signals.types(), WORKER: dict(self.ingestion.types)},
+            "alerts_per_hour": [{"hour": h + ":00:00Z", "count": hourly[h]} for h in sorted(hourly)],
+            "problem_count": self.problems.problem_count,
+            "window": self.signals.window,
+        }
+
+
+__all__ = ["Projections"]

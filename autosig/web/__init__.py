@@ -1,0 +1,40 @@
+"""The web service: a Flask app factory (DESIGN §1, §6).
+
+    app = create_app()                      # settings from the environment
+    app = create_app(settings, clock=clock) # tests
+
+Creating the app starts nothing: the per-process host begins tailing on the first request or from gunicorn's
+post_worker_init hook (gunicorn.conf.py), so `--preload` and forking servers are safe.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from autosig.clock import Clock
+from autosig.config import Settings, load_or_exit
+from autosig.web import api, auth, dashboard, health, metrics, stream
+from autosig.web.host import EXTENSION, WebState, build_host, state
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, window: int | None = None) -> Flask:
+    settings = settings or load_or_exit()
+    app = Flask(__name__)
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions[EXTENSION] = WebState(settings, build_host(settings, window=window), clock or Clock())
+    auth.init_app(app)
+    for module in (health, api, stream, metrics, dashboard):
+        app.register_blueprint(module.bp)
+    return app
+
+
+def start_host(app: Flask) -> None:
+    """Starts tailing in this process (gunicorn's post_worker_init calls it after fork)."""
+    state(app).host.start()
+
+
+def stop_host(app: Flask) -> None:
+    state(app).host.stop()
+
+
+__all__ = ["create_app", "start_host", "stop_host"]

@@ -1,0 +1,80 @@
+"""The JSON API (DESIGN §6): status, signals, alerts, plus /api/stats for the dashboard's statistics and chart."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from autosig.projections import Projections
+from autosig.projections.signals import KINDS
+from autosig.web.host import current_status, ensure_started
+from autosig.web.jsonout import dumps, json_response
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def _int_arg(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number") from None
+    if value < minimum:
+        raise BadRequest(f"{name} must be at least {minimum}")
+    return min(value, maximum) if maximum is not None else value
+
+
+@bp.errorhandler(BadRequest)
+def _bad_request(exc: BadRequest) -> Response:
+    return json_response({"error": str(exc)}, 400)
+
+
+@bp.get("/status")
+def status() -> Response:
+    st = ensure_started()
+    now = st.now()
+    return json_response(st.host.read(lambda p: current_status(st, p, now)))
+
+
+@bp.get("/signals")
+def signals() -> Response:
+    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    after_seq = _int_arg("after_seq", 0, 0)
+    ticker = (request.args.get("ticker", "").strip() or None)
+    ticker = ticker.upper() if ticker else None
+    st = ensure_started()
+    host = st.host
+    key = ("signals", limit, ticker, after_seq)
+    body = st.responses.get(key, host.generation, host.version)
+    if body is None:
+        def build(p: Projections) -> tuple[int, int, bytes]:
+            found = p.signals.signals(limit=limit, ticker=ticker, after_seq=after_seq)
+            return host.generation, host.version, dumps({"signals": found})
+
+        generation, version, body = host.read(build)
+        st.responses.put(key, generation, version, body)
+    return Response(body, mimetype="application/json")
+
+
+@bp.get("/alerts")
+def alerts() -> Response:
+    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    kind = request.args.get("kind", "").strip() or None
+    if kind is not None and kind not in KINDS:
+        raise BadRequest(f"kind must be one of {', '.join(KINDS)}")
+    st = ensure_started()
+    return json_response({"alerts": st.host.read(lambda p: p.signals.alerts(kind=kind, limit=limit))})
+
+
+@bp.get("/stats")
+def stats() -> Response:
+    st = ensure_started()
+    return json_response(st.host.read(lambda p: p.stats()))

@@ -1,0 +1,80 @@
+"""The dashboard at `/`: rendered on the server (Jinja autoescapes every alert text), then kept live by
+static/dashboard.js over /api/stream. The ingestion banner is the first thing on the page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+
+from autosig.web.host import current_status, ensure_started
+
+# templates/ and static/ are the app's own folders (the app is rooted at this package)
+bp = Blueprint("dashboard", __name__)
+
+UNPARSED_SHOWN = 20
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) >= 1000 else f"{value:g}"
+    return str(value)
+
+
+def contract(signal: dict[str, Any]) -> str:
+    """A short readable contract: "600C 2027-01-17", "450/455C 2026-12-29 debit", "stock", "/ES future"."""
+    legs = signal.get("legs") or []
+    if legs:
+        parts = []
+        for leg in legs:
+            strike = leg.get("strike")
+            right = leg.get("right") or ""
+            text = (_num(strike) if strike is not None else "?") + right
+            if leg.get("expiry"):
+                text += " " + str(leg["expiry"])
+            if len(legs) > 1:
+                text = f"{leg.get('side') or ''} {text}".strip()
+            parts.append(text)
+        out = " / ".join(parts)
+        if signal.get("limit_kind"):
+            out += f" ({signal['limit_kind']})"
+        return out
+    return str(signal.get("instrument") or "")
+
+
+def price(signal: dict[str, Any]) -> str:
+    if signal.get("price") is not None:
+        return _num(signal["price"])
+    rng = signal.get("price_range")
+    if rng:
+        return "–".join(_num(v) for v in rng)
+    return ""
+
+
+@bp.app_template_filter("contract")
+def _contract_filter(signal: dict[str, Any]) -> str:
+    return contract(signal)
+
+
+@bp.app_template_filter("price")
+def _price_filter(signal: dict[str, Any]) -> str:
+    return price(signal)
+
+
+@bp.get("/")
+def index() -> str:
+    st = ensure_started()
+    now = st.now()
+
+    def snapshot(p):  # noqa: ANN001, ANN202 - a Projections, read under the host lock
+        return (
+            current_status(st, p, now),
+            p.signals.signals(limit=50),
+            p.signals.alerts(kind="unparseable", limit=UNPARSED_SHOWN),
+            p.parse_stats(),
+        )
+
+    status, signals, unparsed, parse_stats = st.host.read(snapshot)
+    return render_template(
+        "dashboard.html", status=status, signals=signals, unparsed=unparsed, parse_stats=parse_stats
+    )

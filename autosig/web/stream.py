@@ -1,0 +1,137 @@
+"""Live updates over Server-Sent Events (DESIGN §6).
+
+`event: signal` carries an /api/signals entry with `id:` = the seq of its alert.parsed event, so a reconnecting
+EventSource resumes after Last-Event-ID; `event: status` carries the /api/status object when it changes and at least
+every STATUS_SECONDS; a comment line every HEARTBEAT_SECONDS keeps proxies (Railway closes idle connections after
+5 minutes) from cutting the stream. Each open stream holds one gunicorn thread, so a process serves at most
+MAX_STREAMS of them (the rest get 503) and always keeps threads for ordinary requests (see gunicorn.conf.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from autosig.projections import Projections
+from autosig.web.host import WebState, current_status, ensure_started
+from autosig.web.jsonout import dumps, json_response
+
+bp = Blueprint("stream", __name__)
+
+MAX_STREAMS = 32
+STATUS_SECONDS = 5.0
+HEARTBEAT_SECONDS = 15.0
+WAKE_SECONDS = 1.0
+COALESCE_SECONDS = 0.05
+# A stream ends after this long; EventSource reconnects with Last-Event-ID, so nothing is lost, and a connection
+# can never outlive a deploy by much.
+MAX_STREAM_SECONDS = 30 * 60
+
+_open_lock = threading.Lock()
+_open = {"count": 0}
+
+
+def open_streams() -> int:
+    return _open["count"]
+
+
+def _acquire() -> bool:
+    with _open_lock:
+        if _open["count"] >= MAX_STREAMS:
+            return False
+        _open["count"] += 1
+        return True
+
+
+class _Slot:
+    """One open stream's claim on the cap; released exactly once (generator end or response close)."""
+
+    def __init__(self) -> None:
+        self.held = True
+
+    def release(self) -> None:
+        with _open_lock:
+            if self.held:
+                self.held = False
+                _open["count"] -= 1
+
+
+def _status_signature(status: dict[str, Any]) -> bytes:
+    # ages tick every second; "changed" means anything else changed (or the verdict did)
+    lag = {k: v for k, v in status["lag"].items() if not k.endswith("age_seconds")}
+    rest = {k: v for k, v in status.items() if k not in ("lag", "banner")}
+    return dumps([rest, lag, status["banner"]["level"], status["banner"]["since"]])
+
+
+def _last_event_id() -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or ""
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def _snapshot(p: Projections, st: WebState, after: int, now: float) -> tuple[list, dict[str, Any]]:
+    return p.signals.signals_since(after), current_status(st, p, now)
+
+
+def _events(st: WebState, after: int, slot: _Slot) -> Iterator[bytes]:
+    host = st.host
+    try:
+        yield b"retry: 2000\n: connected\n\n"
+        version = -1
+        signature = b""
+        started = last_beat = time.monotonic()
+        last_status = 0.0
+        while not host.stopping.is_set() and time.monotonic() - started < MAX_STREAM_SECONDS:
+            changed_to = host.wait_change(version, WAKE_SECONDS)
+            if changed_to != version and version != -1:
+                # a burst of events (a backfill) wakes every live stream per event: take them in one batch
+                host.stopping.wait(COALESCE_SECONDS)
+                changed_to = host.version
+            version = changed_to
+            new, status = host.read(partial(_snapshot, st=st, after=after, now=st.now()))
+            chunks = []
+            for pseq, entries in new:
+                for entry in entries:
+                    chunks.append(b"id: %d\nevent: signal\ndata: %s\n\n" % (pseq, dumps(entry)))
+                after = max(after, pseq)
+            mono = time.monotonic()
+            sig = _status_signature(status)
+            if sig != signature or mono - last_status >= STATUS_SECONDS:
+                chunks.append(b"event: status\ndata: %s\n\n" % dumps(status))
+                signature, last_status = sig, mono
+            if mono - last_beat >= HEARTBEAT_SECONDS:
+                chunks.append(b": heartbeat\n\n")
+                last_beat = mono
+            if chunks:
+                yield b"".join(chunks)
+    finally:
+        slot.release()
+
+
+@bp.get("/api/stream")
+def stream() -> Response:
+    st = ensure_started()
+    if not _acquire():
+        return json_response(
+            {"error": f"too many open live streams in this process (at most {MAX_STREAMS}); retry shortly"},
+            503,
+            {"Retry-After": "5"},
+        )
+    slot = _Slot()
+    after = _last_event_id()
+    if after is None:
+        # a new subscriber gets what happens from now on; the page loaded the current list itself
+        after = st.host.read(lambda p: p.last_seq("parsed"))
+    response = Response(_events(st, after, slot), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    response.call_on_close(slot.release)
+    return response

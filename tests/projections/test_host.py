@@ -1,0 +1,91 @@
+"""The host over a real file store: catch-up, follow, rebuild after a replaced stream, errors kept out of requests."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from web.conftest import Feed, sig, wait_until
+
+from autosig.events import open_store
+from autosig.projections import Projections
+from autosig.projections.host import Host
+
+
+def make_host(log_dir) -> Host:
+    return Host(
+        lambda: open_store(f"file:{log_dir}", writer="web", fsync=False, tail_poll_seconds=0.05),
+        lambda: Projections("1"),
+    )
+
+
+def tickers(host: Host) -> list[str]:
+    return host.read(lambda p: [s["signal"]["ticker"] for s in p.signals.signals()])
+
+
+def test_catch_up_then_follow(log_dir):
+    store = open_store(f"file:{log_dir}", writer="test", fsync=False)
+    feed = Feed(store)
+    feed.alert("BTO A", signals=[sig("A")])
+    host = make_host(log_dir)
+    before = threading.active_count()
+    assert host.read(lambda p: p.last_seq("raw")) == 0  # nothing runs before start()
+    assert threading.active_count() == before
+    host.start()
+    try:
+        assert host.wait_ready(5)
+        assert tickers(host) == ["A"]
+        version = host.version
+        feed.alert("BTO B", signals=[sig("B")])
+        wait_until(lambda: tickers(host) == ["B", "A"], timeout=2)
+        assert host.wait_change(version, 0.01) > version
+        host.start()  # idempotent in one process
+        assert host.ready_seconds is not None
+    finally:
+        host.stop()
+        store.close()
+
+
+def test_replaced_stream_rebuilds_every_projection(log_dir):
+    store = open_store(f"file:{log_dir}", writer="test", fsync=False)
+    feed = Feed(store)
+    for t in ("A", "B", "C"):
+        feed.alert(f"BTO {t}", signals=[sig(t)])
+    host = make_host(log_dir)
+    host.start()
+    try:
+        assert host.wait_ready(5)
+        assert tickers(host) == ["C", "B", "A"]
+        generation = host.generation
+        # replace both streams with a shorter history (what restoring a backup looks like)
+        other = log_dir.parent / "other"
+        other.mkdir()
+        s2 = open_store(f"file:{other}", writer="test", fsync=False)
+        Feed(s2).alert("BTO Z", signals=[sig("Z")])
+        s2.close()
+        for name in ("alerts_raw.jsonl", "alerts_parsed.jsonl"):
+            os.replace(other / name, log_dir / name)
+        wait_until(lambda: tickers(host) == ["Z"], timeout=5)
+        assert host.generation > generation
+        # and it keeps following the new files
+        s3 = open_store(f"file:{log_dir}", writer="test", fsync=False)
+        Feed(s3).alert("BTO Y", signals=[sig("Y")])
+        s3.close()
+        wait_until(lambda: tickers(host) == ["Y", "Z"], timeout=5)
+    finally:
+        host.stop()
+        store.close()
+
+
+def test_stop_ends_every_thread(log_dir):
+    host = make_host(log_dir)
+    before = threading.active_count()
+    host.start()
+    assert host.wait_ready(5)
+    host.stop()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(t.name.startswith("autosig-") for t in threading.enumerate()):
+        time.sleep(0.05)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("autosig-")]
+    assert threading.active_count() <= before + 1  # the store's file watcher may outlive the host
