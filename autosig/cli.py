@@ -18,6 +18,8 @@ COMMANDS = {
     "reprocess": "parse every raw event that has no parse for a parser version",
     "tail": "follow a stream in the terminal",
     "stats": "counts per stream, type and parse kind, and the ingestion state",
+    "export-reviews": "write every reviewed alert as a parser test case (corpus JSONL)",
+    "notify-heads": "send the head (seq and hash) of every stream to AUTOSIG_NOTIFY_URL now",
 }
 
 

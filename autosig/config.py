@@ -16,8 +16,31 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
-# Query parameters whose values are redacted wherever a URL is shown.
-_SECRET_PARAMS = {"token", "access_token", "api_key", "apikey", "key", "secret", "password", "auth", "sig", "signature"}
+# Query (and fragment) parameters whose values are redacted wherever a URL is shown: a name containing one of these
+# words, ignoring case, "-" and "_" (so access-token, X-Api-Key, client_secret, auth_token, sslpassword all match).
+_SECRET_WORDS = ("token", "key", "secret", "password", "passwd", "pwd", "auth", "sig", "credential", "session")
+
+
+def _is_secret_param(name: str) -> bool:
+    plain = name.lower().replace("-", "").replace("_", "")
+    return any(word in plain for word in _SECRET_WORDS)
+
+
+def _redact_query(query: str) -> str:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(k, "***" if _is_secret_param(k) else v) for k, v in pairs], safe="*")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The values redact_url hides (a password in the user info, secret-looking parameters), to be masked in logs too."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return [url]
+    found = [parts.password or ""] if "@" in parts.netloc else []
+    for query in (parts.query, parts.fragment):
+        found += [v for k, v in parse_qsl(query, keep_blank_values=True) if _is_secret_param(k)]
+    return [v for v in found if v]
 
 
 class ConfigError(ValueError):
@@ -58,11 +81,9 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = urlencode(
-        [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)],
-        safe="*",
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    # a fragment can carry parameters too (#access_token=…); one that is not key=value is shown as is
+    fragment = _redact_query(parts.fragment) if "=" in parts.fragment else parts.fragment
+    return urlunsplit((parts.scheme, netloc, parts.path, _redact_query(parts.query), fragment))
 
 
 @dataclass(frozen=True)
@@ -83,6 +104,7 @@ class Settings:
     port: int | None = None
     authors: frozenset[str] = field(default_factory=frozenset)
     notify_url: str | None = None
+    notify_signals: bool = False  # AUTOSIG_NOTIFY_SIGNALS: also push one message per new signal
 
     def require_source(self) -> None:
         """The worker needs a source; the web does not."""
@@ -137,7 +159,11 @@ def _urls(env: Mapping[str, str]) -> tuple[str, ...]:
     raw = env.get("WHOP_ALERTS_URL", "")
     urls = tuple(raw.split())
     for url in urls:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            raise ConfigError("WHOP_ALERTS_URL", f"{redact_url(url)!r} is not a valid URL") from None
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError("WHOP_ALERTS_URL", f"{redact_url(url)!r} is not an http(s) URL")
     return urls
@@ -191,6 +217,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=port,
         authors=frozenset(a.strip().lower() for a in (env.get("AUTOSIG_AUTHORS") or "").replace(",", " ").split()),
         notify_url=notify,
+        notify_signals=_bool(env, "AUTOSIG_NOTIFY_SIGNALS", False),
     )
 
 

@@ -1,5 +1,6 @@
 """Shared fixtures. Tests that need Postgres or Chromium skip with a reason on a machine without them; CI sets
-AUTOSIG_REQUIRE_PG=1 / AUTOSIG_REQUIRE_BROWSER=1 so that a missing part fails instead of skipping."""
+AUTOSIG_REQUIRE_PG=1 / AUTOSIG_REQUIRE_BROWSER=1 so that a missing part fails instead of skipping (and
+AUTOSIG_REQUIRE_NETNS=1 for the network-namespace fixture in tests/netns.py)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,22 @@ def chromium_path() -> str:
     except ImportError:
         skip_or_fail("AUTOSIG_REQUIRE_BROWSER", "browser tests need the playwright package")
     return path
+
+
+# Debian's chromium as root on a machine without network: no sandbox, no background connections.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str):
+    """One Chromium for the whole session: Playwright's sync API allows one running instance per thread."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from autosig.events.base import PARSED, RAW, WORKER, Problem
 from autosig.events.record import Event
 from autosig.projections.banner import banner
 from autosig.projections.ingestion import IngestionProjection
+from autosig.projections.ledger import Ledger
+from autosig.projections.reviews import REVIEWS, ReviewsProjection
 from autosig.projections.signals import DEFAULT_WINDOW, KINDS, SignalsProjection
 from autosig.projections.streams import ProblemsProjection, size_view
 
@@ -43,12 +45,15 @@ class Projections:
             live_trading=live_trading,
         )
         self.problems = ProblemsProjection()
-        # What the host calls per event, one bound method per stream: the cold start applies every event ever
-        # written, so there is no dispatch layer in between.
+        self.ledger = Ledger(active_version)  # the paper ledger (follows the active parser version)
+        self.reviews = ReviewsProjection()
+        # What the host calls per event, one bound method per stream (bound methods, so that a copy of this object
+        # applies to its own parts): the cold start applies every event ever written, so keep this path short.
         self.appliers: dict[str, Callable[[Event], None]] = {
-            RAW: self.signals.apply_raw,
-            PARSED: self.signals.apply_parsed,
+            RAW: self._apply_raw,
+            PARSED: self._apply_parsed,
             WORKER: self._apply_worker,
+            REVIEWS: self.reviews.apply,
         }
 
     def apply(self, stream: str, event: Event) -> None:
@@ -56,16 +61,30 @@ class Projections:
         if applier is not None:
             applier(event)
 
+    def _apply_raw(self, event: Event) -> None:
+        self.signals.apply_raw(event)
+        self.ledger.apply(event)
+
+    def _apply_parsed(self, event: Event) -> None:
+        self.signals.apply_parsed(event)
+        self.ledger.apply(event)
+
     def _apply_worker(self, event: Event) -> None:
         self.ingestion.apply(event)
         if event.type == "worker.started":
             self.signals.active_version = self.active_version()
+            self.ledger.parser_version = self.active_version()
+
+    def warm(self) -> None:
+        """Builds what the first reads would otherwise build (the ledger's book: a replay of every alert)."""
+        self.ledger.positions()
 
     def problem(self, problem: Problem) -> None:
         self.problems.problem(problem)
 
     def last_events(self) -> dict[str, Event | None]:
-        return {RAW: self.signals.last_raw, PARSED: self.signals.last_parsed, WORKER: self.ingestion.last_event}
+        return {RAW: self.signals.last_raw, PARSED: self.signals.last_parsed, WORKER: self.ingestion.last_event,
+                REVIEWS: self.reviews.last_event}
 
     def last_seq(self, stream: str) -> int:
         event = self.last_events().get(stream)
@@ -82,7 +101,7 @@ class Projections:
         latencies = self.signals.recent_latencies()
         status: dict[str, Any] = {
             "worker": ing.worker_view(),
-            "streams": size_view(self.last_events()),
+            "streams": size_view({s: e for s, e in self.last_events().items() if s != REVIEWS}),
             "lag": {
                 "poll_age_seconds": poll_age,
                 "success_age_seconds": success_age,

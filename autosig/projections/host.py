@@ -27,10 +27,11 @@ from typing import Any
 from autosig.events.base import PARSED, RAW, STREAMS, WORKER, EventStore, Problem
 from autosig.events.record import Event
 from autosig.projections import Projections
+from autosig.projections.reviews import REVIEWS
 
 log = logging.getLogger("autosig.web.host")
 
-ORDER = (RAW, PARSED, WORKER)
+ORDER = (RAW, PARSED, WORKER, REVIEWS)
 RETRY_SECONDS = 1.0
 SHRINK_CHECK_SECONDS = 1.0
 
@@ -44,7 +45,7 @@ class Host:
     ) -> None:
         self._open_store = open_store
         self._make = make_projections
-        self.streams = tuple(s for s in ORDER if s in streams and s in STREAMS)
+        self.streams = tuple(s for s in ORDER if s in streams and (s in STREAMS or s == REVIEWS))
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)  # notified when something was applied
         self.projections = make_projections()
@@ -60,6 +61,11 @@ class Host:
         self._start_lock = threading.Lock()
         self._supervisor: threading.Thread | None = None
         self._rebuild = threading.Event()
+
+    @property
+    def make_projections(self) -> Callable[[], Projections]:
+        """A fresh, empty Projections like the ones this host feeds (for replays of the past)."""
+        return self._make
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -162,6 +168,7 @@ class Host:
                 apply(event)
                 if self.stopping.is_set():
                     return built
+        built.warm()  # before publishing: afterwards the first reader would do this work under the lock
         return built
 
     def _follow(self, stream: str, built: Projections) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_left, insort
 from collections import deque
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -306,6 +307,38 @@ class SignalsProjection:
                     "parser_version": parse[_VER] if parse is not None else None,
                 }
             )
+        return out
+
+    def alert(self, raw_seq: int) -> dict | None:
+        """One alert as /api/alerts lists it, with its shown parse's signals; None unless it is the newest version of
+        its message and still in the window."""
+        raw = self._shown(raw_seq)
+        if raw is None:
+            return None
+        parse = self._chosen(raw_seq)
+        return {"raw_seq": raw_seq, "source_id": raw[_SOURCE], "created_at": time_string(raw[_CREATED]),
+                "received_at": raw[_RECEIVED], "text": raw[_TEXT], "kind": parse[_KIND] if parse else None,
+                "reason": parse[_REASON] if parse else None, "parser_version": parse[_VER] if parse else None,
+                "signals": list(parse[_SIGNALS]) if parse else []}  # fmt: skip
+
+    def flagged(self, why: Callable[[str | None, Any], str | None], limit: int = 100) -> list[dict]:
+        """The newest version of each alert whose shown parse `why` flags (it returns the reason, else None), newest
+        first, with that parse's signals and the reason as "flag" (the review queue)."""
+        out: list[dict] = []
+        for raw_seq in reversed(self._raw):
+            if len(out) >= limit:
+                break
+            raw = self._shown(raw_seq)
+            parse = self._chosen(raw_seq) if raw is not None else None
+            if raw is None or parse is None:
+                continue
+            flag = why(parse[_KIND], parse[_SIGNALS])
+            if flag is None:
+                continue
+            out.append({"raw_seq": raw_seq, "source_id": raw[_SOURCE], "created_at": time_string(raw[_CREATED]),
+                        "received_at": raw[_RECEIVED], "text": raw[_TEXT], "kind": parse[_KIND],
+                        "reason": parse[_REASON], "parser_version": parse[_VER], "signals": list(parse[_SIGNALS]),
+                        "flag": flag})  # fmt: skip
         return out
 
     def recent_latencies(self, n: int = 100) -> list[float]:

@@ -204,6 +204,11 @@ class WhopClient:
             raise WhopError("bad_response", f"{self.host} sent a body that could not be decompressed") from None
         except requests.exceptions.RequestException as exc:
             raise WhopError("network", _network_detail(exc, self.host)) from None
+        except UnicodeEncodeError:
+            # a header value must be latin-1; the exception text would locate the offending character in the token
+            raise WhopError(
+                "auth", "WHOP_ACCESS_TOKEN contains characters that cannot be sent in an HTTP header; copy it again"
+            ) from None
         return self._interpret(status, resp_headers, content_type, body)
 
     def _interpret(self, status: int, headers: Any, content_type: str, body: bytes) -> Page:

@@ -13,7 +13,8 @@ from flask import Flask
 
 from autosig.clock import Clock
 from autosig.config import Settings, load_or_exit
-from autosig.web import api, auth, dashboard, health, metrics, stream
+from autosig.notify import web as notify_web
+from autosig.web import api, auth, dashboard, health, ledger, metrics, reviews, stream
 from autosig.web.host import EXTENSION, WebState, build_host, state
 
 
@@ -22,8 +23,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app = Flask(__name__)
     app.config["JSON_SORT_KEYS"] = False
     app.extensions[EXTENSION] = WebState(settings, build_host(settings, window=window), clock or Clock())
+    notify_web.init_app(app, settings, app.extensions[EXTENSION].clock)  # stall alarms (autosig.notify)
     auth.init_app(app)
-    for module in (health, api, stream, metrics, dashboard):
+    for module in (health, api, stream, metrics, dashboard, ledger, reviews):
         app.register_blueprint(module.bp)
     return app
 
@@ -31,9 +33,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 def start_host(app: Flask) -> None:
     """Starts tailing in this process (gunicorn's post_worker_init calls it after fork)."""
     state(app).host.start()
+    notify_web.start(app)  # stall alarms: one sender thread per process, only the elected one sends
 
 
 def stop_host(app: Flask) -> None:
+    notify_web.stop(app)  # stall alarms
     state(app).host.stop()
 
 

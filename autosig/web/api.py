@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from autosig.clock import rfc3339
 from autosig.projections import Projections
 from autosig.projections.signals import KINDS
 from autosig.web.host import current_status, ensure_started
 from autosig.web.jsonout import dumps, json_response
+from autosig.web.timetravel import Busy, PastError, past_status, requested_past
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -33,13 +35,29 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int | None = None) 
 
 
 @bp.errorhandler(BadRequest)
-def _bad_request(exc: BadRequest) -> Response:
+@bp.errorhandler(PastError)
+def _bad_request(exc: ValueError) -> Response:
     return json_response({"error": str(exc)}, 400)
+
+
+@bp.errorhandler(Busy)
+def _busy(exc: Busy) -> Response:
+    return json_response({"error": str(exc)}, 503, {"Retry-After": "5"})
+
+
+def with_reviews(p: Projections, alerts: list[dict]) -> list[dict]:
+    """Each alert with the newest review of it next to the parser's result (null when none)."""
+    for alert in alerts:
+        alert["review"] = p.reviews.review(alert["raw_seq"])
+    return alerts
 
 
 @bp.get("/status")
 def status() -> Response:
     st = ensure_started()
+    past = requested_past(st)
+    if past is not None:
+        return json_response(past.read(lambda p: past_status(p, past.at)))
     now = st.now()
     return json_response(st.host.read(lambda p: current_status(st, p, now)))
 
@@ -51,6 +69,10 @@ def signals() -> Response:
     ticker = (request.args.get("ticker", "").strip() or None)
     ticker = ticker.upper() if ticker else None
     st = ensure_started()
+    past = requested_past(st)
+    if past is not None:
+        found = past.read(lambda p: p.signals.signals(limit=limit, ticker=ticker, after_seq=after_seq))
+        return json_response({"signals": found, "as_of": rfc3339(past.at)})
     host = st.host
     key = ("signals", limit, ticker, after_seq)
     body = st.responses.get(key, host.generation, host.version)
@@ -71,10 +93,20 @@ def alerts() -> Response:
     if kind is not None and kind not in KINDS:
         raise BadRequest(f"kind must be one of {', '.join(KINDS)}")
     st = ensure_started()
-    return json_response({"alerts": st.host.read(lambda p: p.signals.alerts(kind=kind, limit=limit))})
+
+    def build(p: Projections) -> list[dict]:
+        return with_reviews(p, p.signals.alerts(kind=kind, limit=limit))
+
+    past = requested_past(st)
+    if past is not None:
+        return json_response({"alerts": past.read(build), "as_of": rfc3339(past.at)})
+    return json_response({"alerts": st.host.read(build)})
 
 
 @bp.get("/stats")
 def stats() -> Response:
     st = ensure_started()
+    past = requested_past(st)
+    if past is not None:
+        return json_response({**past.read(lambda p: p.stats()), "as_of": rfc3339(past.at)})
     return json_response(st.host.read(lambda p: p.stats()))

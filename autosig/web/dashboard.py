@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
+from markupsafe import escape
 
 from autosig.web.host import current_status, ensure_started
+from autosig.web.timetravel import Busy, PastError, past_status, requested_past
 
 # templates/ and static/ are the app's own folders (the app is rooted at this package)
 bp = Blueprint("dashboard", __name__)
@@ -62,19 +64,24 @@ def _price_filter(signal: dict[str, Any]) -> str:
 
 
 @bp.get("/")
-def index() -> str:
+def index() -> str | tuple[str, int]:
     st = ensure_started()
-    now = st.now()
+    try:
+        past = requested_past(st)  # time travel: ?as_of=<ISO time>
+    except (PastError, Busy) as exc:
+        return escape(str(exc)), 400 if isinstance(exc, PastError) else 503
+    now = past.at if past is not None else st.now()
 
     def snapshot(p):  # noqa: ANN001, ANN202 - a Projections, read under the host lock
         return (
-            current_status(st, p, now),
+            past_status(p, now) if past is not None else current_status(st, p, now),
             p.signals.signals(limit=50),
             p.signals.alerts(kind="unparseable", limit=UNPARSED_SHOWN),
             p.parse_stats(),
         )
 
-    status, signals, unparsed, parse_stats = st.host.read(snapshot)
+    status, signals, unparsed, parse_stats = (past or st.host).read(snapshot)
     return render_template(
-        "dashboard.html", status=status, signals=signals, unparsed=unparsed, parse_stats=parse_stats
+        "dashboard.html", status=status, signals=signals, unparsed=unparsed, parse_stats=parse_stats,
+        as_of=status.get("as_of"), as_of_arg=request.args.get("as_of", "") if past is not None else "",
     )

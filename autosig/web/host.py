@@ -63,6 +63,9 @@ def ensure_started(app: Flask | None = None, wait: bool = True) -> WebState:
     st = state(app)
     if not st.host.started():
         st.host.start()
+        from autosig.notify import web as notify_web  # stall alarms start with the host (autosig.notify)
+
+        notify_web.start(app or current_app._get_current_object())  # type: ignore[attr-defined]
     if wait and not st.host.ready.is_set():
         st.host.wait_ready(STARTUP_WAIT_SECONDS)
     return st

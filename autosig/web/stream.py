@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 
 from autosig.projections import Projections
 from autosig.web.host import WebState, current_status, ensure_started
@@ -32,33 +32,43 @@ COALESCE_SECONDS = 0.05
 # can never outlive a deploy by much.
 MAX_STREAM_SECONDS = 30 * 60
 
-_open_lock = threading.Lock()
-_open = {"count": 0}
+class _Slots:
+    """The cap on open live streams, one per app (so one per gunicorn process, and test apps do not share it)."""
 
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
 
-def open_streams() -> int:
-    return _open["count"]
-
-
-def _acquire() -> bool:
-    with _open_lock:
-        if _open["count"] >= MAX_STREAMS:
-            return False
-        _open["count"] += 1
-        return True
+    def acquire(self) -> _Slot | None:
+        with self.lock:
+            if self.count >= MAX_STREAMS:
+                return None
+            self.count += 1
+            return _Slot(self)
 
 
 class _Slot:
     """One open stream's claim on the cap; released exactly once (generator end or response close)."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: _Slots) -> None:
+        self.slots = slots
         self.held = True
 
     def release(self) -> None:
-        with _open_lock:
+        with self.slots.lock:
             if self.held:
                 self.held = False
-                _open["count"] -= 1
+                self.slots.count -= 1
+
+
+def _slots(app: Flask | None = None) -> _Slots:
+    app = app or current_app
+    return app.extensions.setdefault("autosig_stream_slots", _Slots())
+
+
+def open_streams(app: Flask | None = None) -> int:
+    """Live streams open in this app (the current one unless given)."""
+    return _slots(app).count
 
 
 def _status_signature(status: dict[str, Any]) -> bytes:
@@ -119,13 +129,13 @@ def _events(st: WebState, after: int, slot: _Slot) -> Iterator[bytes]:
 @bp.get("/api/stream")
 def stream() -> Response:
     st = ensure_started()
-    if not _acquire():
+    slot = _slots().acquire()
+    if slot is None:
         return json_response(
             {"error": f"too many open live streams in this process (at most {MAX_STREAMS}); retry shortly"},
             503,
             {"Retry-After": "5"},
         )
-    slot = _Slot()
     after = _last_event_id()
     if after is None:
         # a new subscriber gets what happens from now on; the page loaded the current list itself

@@ -115,7 +115,7 @@ class StoreContract:
         assert audit(exported(store, RAW))[0]["data"]["payload"]["content"] == text
         assert event.line.count(b"\n") == 1
 
-    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors])
     @given(bodies=st.lists(st.dictionaries(json_text, json_values, max_size=5), min_size=1, max_size=4))
     def test_any_json_body_round_trips_and_chains(self, store: EventStore, bodies: list[dict]) -> None:
         before = store.last_seq(RAW)

@@ -52,7 +52,8 @@ def test_alerts_kind_filter(client, feed):
     unparsed = client.get("/api/alerts?kind=unparseable").get_json()["alerts"]
     assert len(unparsed) == 1
     a = unparsed[0]
-    assert set(a) == {"raw_seq", "source_id", "created_at", "received_at", "text", "kind", "reason", "parser_version"}
+    assert set(a) == {"raw_seq", "source_id", "created_at", "received_at", "text", "kind", "reason", "parser_version",
+                      "review"}  # review: beyond the contract, the newest review of the alert or null
     assert a["reason"] == "no strike" and a["text"] == "BTO something at"
 
 

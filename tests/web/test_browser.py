@@ -14,8 +14,6 @@ from web.test_gunicorn import Feeder, Server
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCRIPT = '<script>window.__pwned = "script"</script>'
 IMG = '<img src=x onerror="window.__pwned = \'img\'">'
 BIG = "BTO BIG 1c @ 1 " + ("A<b>" * 50_000)  # 200 KB
@@ -40,16 +38,6 @@ def site(tmp_path_factory):
     yield server, feeder
     feeder.close()
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from netns import netns_fixture  # noqa: F401 - the "netns" fixture
 
 from autosig.events import open_store
 from web.conftest import Feed, sig
@@ -266,27 +267,16 @@ def test_pid_label_in_metrics_matches_header(served):
     assert f'autosig_up{{pid="{r.headers["X-AutoSig-Worker"]}"}} 1.0' in r.text
 
 
-def _non_loopback_address() -> str | None:
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("192.0.2.1", 9))  # no packet is sent for a UDP connect
-            addr = s.getsockname()[0]
-    except OSError:
-        return None
-    return None if addr.startswith("127.") else addr
-
-
-def test_loopback_rule_over_real_sockets(served):
+def test_loopback_rule_over_real_sockets(served, netns):
     server, _ = served
     spoofed = server.get("/api/status", headers={"X-Forwarded-For": "203.0.113.9"})
     assert spoofed.status_code == 200  # the socket peer is loopback; the header changes nothing
-    addr = _non_loopback_address()
-    if addr is None:
-        pytest.skip("this machine has no non-loopback address to connect from")
-    url = f"http://{addr}:{server.port}"
-    r = requests.get(url + "/api/status", headers={"X-Forwarded-For": "127.0.0.1"}, timeout=5)
+    # a client in a network namespace of its own, connecting over a veth pair: its address is not loopback
+    host_address, client = netns
+    url = f"http://{host_address}:{server.port}"
+    r = client(url + "/api/status", headers={"X-Forwarded-For": "127.0.0.1"})
     assert r.status_code == 401 and "DASHBOARD_PASSWORD" in r.json()["error"]
-    assert requests.get(url + "/health", timeout=5).status_code == 200
+    assert client(url + "/health").status_code == 200
 
 
 def test_sse_cap_answers_503(served):

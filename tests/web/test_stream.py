@@ -30,7 +30,7 @@ def test_status_heartbeat_signal_and_release(client, feed, monkeypatch):
     wait_until(synced(client, "worker", 2))
     resp = client.get("/api/stream", buffered=False)
     assert resp.status_code == 200 and resp.mimetype == "text/event-stream"
-    assert stream.open_streams() == 1
+    assert stream.open_streams(client.application) == 1
     text = read_for(resp, 1.0)
     assert text.count("event: status") >= 3 and text.count(": heartbeat") >= 2
     status = json.loads(text.split("event: status\ndata: ", 1)[1].split("\n", 1)[0])
@@ -41,7 +41,7 @@ def test_status_heartbeat_signal_and_release(client, feed, monkeypatch):
     entry = json.loads(block.split("data: ", 1)[1].split("\n", 1)[0])
     assert entry["raw_seq"] == raw_seq and entry["signal"]["ticker"] == "LIVE" and entry["text"] == "BTO LIVE 1c @ 1"
     resp.close()
-    assert stream.open_streams() == 0
+    assert stream.open_streams(client.application) == 0
 
 
 def test_last_event_id_resumes_and_cap(client, feed, monkeypatch):

@@ -13,6 +13,7 @@
   let lastParsedSeq = null;
   let lastExtrasAt = 0;
   const seen = new Set();
+  const asOf = document.body.dataset.asOf || ""; // set on a past view (time travel)
 
   const $ = (id) => document.getElementById(id);
 
@@ -136,7 +137,8 @@
   }
 
   async function loadSignals() {
-    const q = tickerFilter ? "&ticker=" + encodeURIComponent(tickerFilter) : "";
+    let q = tickerFilter ? "&ticker=" + encodeURIComponent(tickerFilter) : "";
+    if (asOf) q += "&as_of=" + encodeURIComponent(asOf);
     const data = await getJSON("/api/signals?limit=100" + q);
     const body = $("signals-body");
     body.replaceChildren();
@@ -229,7 +231,8 @@
   async function refreshExtras() {
     lastExtrasAt = Date.now();
     try {
-      const [stats, unparsed] = await Promise.all([getJSON("/api/stats"), getJSON("/api/alerts?kind=unparseable&limit=20")]);
+      const [stats, unparsed] = await Promise.all([getJSON("/api/stats" + (asOf ? "?as_of=" + encodeURIComponent(asOf) : "")),
+        getJSON("/api/alerts?kind=unparseable&limit=20" + (asOf ? "&as_of=" + encodeURIComponent(asOf) : ""))]);
       renderStats(stats.parse_stats);
       renderUnparsed(unparsed.alerts);
       renderChart(stats.alerts_per_hour);
@@ -275,7 +278,7 @@
     const NS = "http://www.w3.org/2000/svg";
     const counts = new Map(chartData.map((h) => [Date.parse(h.hour), h.count]));
     const hourMs = 3600 * 1000;
-    const end = Math.floor(Date.now() / hourMs) * hourMs;
+    const end = Math.floor((asOf ? Date.parse(asOf) : Date.now()) / hourMs) * hourMs; // a past view ends at as_of
     const hours = [];
     for (let i = 23; i >= 0; i--) hours.push(end - i * hourMs);
     const max = Math.max(1, ...hours.map((h) => counts.get(h) || 0));
@@ -359,6 +362,7 @@
     // Rebuild the list from the API once so live rows and listed rows share one de-duplication key.
     loadSignals().catch(() => {});
     refreshExtras();
+    if (asOf) return; // a past view: no live updates, and no "contact lost" warnings about the present
     connect();
     setInterval(watchContact, 1000);
   }

@@ -1,0 +1,70 @@
+"""The paper ledger: `/api/ledger` (the Ledger projection's summary) and the `/ledger` page with an equity chart.
+
+Both accept `as_of` (time travel): the ledger as it stood at that moment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from autosig.clock import rfc3339
+from autosig.events import PARSED, RAW
+from autosig.projections import Projections
+from autosig.web.host import ensure_started
+from autosig.web.jsonout import json_response
+from autosig.web.timetravel import Busy, PastError, requested_past
+
+bp = Blueprint("ledger", __name__)
+MEMO = "autosig.ledger_memo"
+
+
+class _Memo:
+    """The last summary built, valid while the ledger's inputs are unchanged. Building a summary costs time in the
+    number of trades ever made, and it runs under the host lock, so it is built once per change of the raw or parsed
+    stream (or of the parser version), not once per request: worker polls and reviews do not invalidate it."""
+
+    def __init__(self) -> None:
+        self.key: tuple[Any, ...] | None = None
+        self.summary: dict[str, Any] = {}
+
+    def get(self, p: Projections, generation: int) -> dict[str, Any]:
+        key = (id(p), generation, p.last_seq(RAW), p.last_seq(PARSED), p.ledger.parser_version)
+        if key != self.key:
+            self.summary, self.key = p.ledger.summary(), key
+        return self.summary
+
+
+def ledger_summary() -> tuple[dict[str, Any], str | None]:
+    """The summary for this request (live, or as of the requested moment) and that moment (None when live).
+    Shared between requests: never change it."""
+    st = ensure_started()
+    past = requested_past(st)
+    if past is not None:
+        memo = past.memo.setdefault("ledger", _Memo())
+        return past.read(lambda p: memo.get(p, 0)), rfc3339(past.at)
+    memo = current_app.extensions.setdefault(MEMO, _Memo())
+    host = st.host
+    return host.read(lambda p: memo.get(p, host.generation)), None
+
+
+@bp.errorhandler(PastError)
+def _bad_as_of(exc: PastError) -> Response:
+    return json_response({"error": str(exc)}, 400)
+
+
+@bp.errorhandler(Busy)
+def _busy(exc: Busy) -> Response:
+    return json_response({"error": str(exc)}, 503, {"Retry-After": "5"})
+
+
+@bp.get("/api/ledger")
+def api_ledger() -> Response:
+    summary, as_of = ledger_summary()
+    return json_response(summary if as_of is None else {**summary, "as_of": as_of})
+
+
+@bp.get("/ledger")
+def page() -> tuple[str, int] | str:
+    summary, as_of = ledger_summary()
+    return render_template("ledger.html", ledger=summary, as_of=as_of, as_of_arg=request.args.get("as_of", ""))
