@@ -30,7 +30,10 @@ from autosig.alerts import payload_fields, payload_of, raw_key, version_tag
 from autosig.clock import Clock, rfc3339
 from autosig.config import Settings, redact_url
 from autosig.events import PARSED, RAW, WORKER, Event, EventStore, Problem, StoreError
+from autosig.events.lines import decode_line, line_at
+from autosig.events.record import RecordError
 from autosig.logs import say
+from autosig.message_index import MessageIndex, tag_value
 from autosig.parsing.pipeline import ParseContext, parsed_item
 from autosig.sources.whop import WhopClient, WhopError, retry_delay
 
@@ -109,6 +112,31 @@ def _parse_keys(store: EventStore) -> Iterator[tuple[int, str]]:
             yield int(seq_text), version
 
 
+# How the worker writes a raw alert, up to its payload: {"seq":N,"id":"…","type":"alert.received",
+# "key":"whop:<message id>:<16-hex tag>","ts":"…","data":{"source":"whop","channel":"<channel>","source_id":"<id>",…
+# A start reads only this much of each line; a line of any other shape (or with an escape in these fields) is decoded.
+_RAW_HEAD = re.compile(
+    rb'\{"seq":([0-9]+),"id":"[^"]*","type":"alert\.(?:received|edited)","key":"whop:([^"\\]*)",'
+    rb'"ts":"[^"]*","data":\{"source":"whop","channel":"([^"\\]*)","source_id":"'
+)
+
+
+def raw_header(line: bytes) -> tuple[int, str, int, str] | None:
+    """(seq, message id, version tag as an int, channel) of a raw alert line in the worker's own shape, read from
+    its first bytes; None for any other line."""
+    m = _RAW_HEAD.match(line)
+    if m is None:
+        return None
+    key = m[2]  # <message id>:<16-hex tag>
+    mid, tag = key[:-17], key[-16:]
+    if key[-17:-16] != b":" or not tag.isalnum() or not line.startswith(mid + b'",', m.end()):
+        return None
+    try:
+        return int(m[1]), mid.decode(), int(tag, 16), m[3].decode()
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
 @dataclass
 class _Collected:
     """What one URL gave in one poll."""
@@ -158,11 +186,19 @@ class Worker:
         )
         self.clients = [factory(url) for url in settings.whop_alerts_urls]
         self.version = settings.active_parser_version()
-        self.index: dict[str, str] = {}  # message id -> version tag of its latest recorded version
+        # message id -> where its versions are in the raw stream (and the tag of the latest); see _index_raw
+        self.messages = MessageIndex(self._load_raw)
         self.channels: set[str] = set()  # channels with at least one raw event (a first poll elsewhere is initial)
-        self.ctx = ParseContext(settings.authors)
+        self.ctx = ParseContext(settings.authors, self.messages)
         self.unparsed: list[Event] = []  # raw events appended but not yet parsed by the active version
         self.raw_seq = 0
+        # A file store's raw stream is read directly: positions in the index are byte offsets into it.
+        path_of = getattr(store, "path_of", None)
+        self._raw_path = path_of(RAW) if path_of is not None and hasattr(store, "committed_size") else None
+        self._raw_file: Any = None  # open on the raw stream (file store) while indexed
+        self._raw_offset = 0  # file store: end of the last indexed line
+        self._raw_lines = 0  # file store: lines indexed (for naming unreadable ones)
+        self._indexed_seq = 0  # other stores: the last indexed seq
         self.failures = 0  # consecutive failed polls
         self.store_trouble: _StoreTrouble | None = None
         self.started = False
@@ -272,7 +308,7 @@ class Worker:
             "worker started: %d raw events indexed (%d messages) in %.2f s; %d left to parse with parser v%s; "
             "polling %s every %gs",
             self.raw_seq,
-            len(self.index),
+            len(self.messages),
             time.perf_counter() - began,
             len(self.unparsed),
             self.version,
@@ -282,57 +318,108 @@ class Worker:
         self.started = True  # what is left unparsed is parsed by the first poll's write, before anything new
 
     def _rebuild(self) -> None:
-        """One pass over each stream; keeps only ids and short version tags (payloads are not held)."""
+        """One pass over the raw stream feeding the message index (ids, positions and version tags; payloads are not
+        held) and the channels; then what is left to parse."""
+        self._close_raw()
+        self.messages = MessageIndex(self._load_raw)
+        self.ctx = ParseContext(self.settings.authors, self.messages)
+        self.channels = set()
+        self.raw_seq = 0
+        self._raw_offset = self._raw_lines = self._indexed_seq = 0
+        self._index_raw(starting=True)
+        parse_after = self._parsed_through()
+        self.unparsed = []
+        if parse_after < self.raw_seq:
+            unread = self.store.read(RAW, after=parse_after, on_problem=lambda problem: None)  # named above
+            self.unparsed = [ev for ev in unread if ev.type in RAW_TYPES]
+
+    def _parsed_through(self) -> int:
+        """The raw seq after which the start parses: a crash between the raw and parsed appends leaves raw events
+        after the last parse by this version. When this version has parsed nothing yet, older history belongs to
+        `autosig reprocess`, not to the start."""
+        head = self.store.head(PARSED)
+        data = head.data if head is not None and isinstance(head.data, dict) else {}
+        if data.get("parser_version") == self.version and data.get("raw_seq") == self.raw_seq:
+            return self.raw_seq  # the usual start: the newest parse is of the newest raw event (no scan needed)
         parsed_active = parsed_any = 0
         for seq, version in _parse_keys(self.store):
             if seq > parsed_any:
                 parsed_any = seq
             if seq > parsed_active and version == self.version:
                 parsed_active = seq
-        # A crash between the raw and parsed appends leaves raw events after the last parse by this version. When
-        # this version has parsed nothing yet, older history belongs to `autosig reprocess`, not to the start.
-        parse_after = parsed_active or parsed_any
-        self.index = {}
-        self.channels = set()
-        self.ctx = ParseContext(self.settings.authors)
-        self.unparsed = []
-        self.raw_seq = 0
+        return parsed_active or parsed_any
+
+    def _index_raw(self, starting: bool = False) -> None:
+        """Brings the message index up to date with the raw stream: every event at start, the new ones after an
+        append."""
         problems: list[Problem] = []
-        # The hot loop of a start at a million events: locals only, the same bookkeeping as _remember.
-        index, channels, add, unparsed = self.index, self.channels, self.ctx.add, self.unparsed
-        seq = 0
-        stop = self.stop
-        for ev in self.store.read(RAW, on_problem=problems.append):
-            seq = ev.seq
-            if not seq & 0xFFF and stop.is_set():
+        add, channels, stop = self.messages.add, self.channels, self.stop
+        seq = self.raw_seq
+        for position, seq, mid, tag, channel in self._raw_entries(problems.append):
+            if starting and not seq & 0xFFF and stop.is_set():
                 raise Stopped  # a start over a million events must not delay a SIGTERM
-            if ev.type not in RAW_TYPES:
-                continue
-            data, key = ev.data, ev.key
-            source_id = data.get("source_id")
-            if isinstance(source_id, str):
-                index[source_id] = key[-16:] if key and key.startswith("whop:") else ""
-                channel = data.get("channel")
-                if channel.__class__ is str and channel not in channels:
+            if mid is not None:
+                add(mid, position, tag)
+                if channel is not None and channel not in channels:
                     channels.add(channel)
-            add(ev)
-            if seq > parse_after:
-                unparsed.append(ev)
-        self.raw_seq = seq
+        self.raw_seq = max(self.raw_seq, seq)
         for problem in problems[:20]:
             log.warning("raw stream line %d is unreadable (%s); skipped", problem.line, problem.error)
 
-    def _remember(self, ev: Event) -> None:
-        data = ev.data
-        source_id = data.get("source_id")
-        if not isinstance(source_id, str):
+    def _raw_entries(
+        self, on_problem: Callable[[Problem], None]
+    ) -> Iterator[tuple[int, int, str | None, int | None, str | None]]:
+        """(position, seq, message id, version tag, channel) of each raw event not indexed yet; the id is None for
+        events that are not alerts. A file store's lines are read by header only where possible."""
+        if self._raw_path is None:
+            for ev in self.store.read(RAW, after=self._indexed_seq, on_problem=on_problem):
+                self._indexed_seq = ev.seq
+                yield (ev.seq, ev.seq, *_alert_fields(ev))
             return
-        key = ev.key
-        tag = key[-16:] if key and key.startswith("whop:") else ""  # raw keys end in a 16-hex version tag
-        self.index[source_id] = tag
-        channel = data.get("channel")
-        if isinstance(channel, str):
-            self.channels.add(channel)
+        size, _ = self.store.committed_size(RAW)
+        if size <= self._raw_offset:
+            return
+        if self._raw_file is None:
+            self._raw_file = open(self._raw_path, "rb", buffering=0)  # noqa: SIM115 - kept open for _load_raw
+        if self._raw_offset == 0 and size > 1 << 20:
+            sample = os.pread(self._raw_file.fileno(), 1 << 18, 0)
+            self.messages.reserve(int(size / (len(sample) / max(1, sample.count(b"\n")))))
+        pos = self._raw_offset
+        with open(self._raw_path, "rb", buffering=1 << 20) as f:
+            f.seek(pos)
+            for line in f:
+                end = pos + len(line)
+                if end > size or line[-1] != 10:
+                    break  # beyond the committed size, or a torn tail
+                self._raw_lines += 1
+                head = raw_header(line)
+                if head is not None:
+                    yield pos, *head
+                else:
+                    try:
+                        ev = decode_line(line)
+                    except RecordError as exc:
+                        on_problem(Problem(RAW, self._raw_lines, str(exc)))
+                    else:
+                        yield (pos, ev.seq, *_alert_fields(ev))
+                pos = self._raw_offset = end
+
+    def _load_raw(self, position: int) -> Event | None:
+        """The raw event at a position of the message index (None when it cannot be read)."""
+        try:
+            if self._raw_path is None:
+                ev = next(iter(self.store.read(RAW, after=position - 1, limit=1)), None)
+                return ev if ev is not None and ev.seq == position else None
+            if self._raw_file is None:
+                self._raw_file = open(self._raw_path, "rb", buffering=0)  # noqa: SIM115 - closed by _close_raw
+            return decode_line(line_at(self._raw_file.fileno(), position))
+        except (RecordError, StoreError, OSError):
+            return None
+
+    def _close_raw(self) -> None:
+        if self._raw_file is not None:
+            self._raw_file.close()
+            self._raw_file = None
 
     def shutdown(self) -> None:
         """Records worker.stopped (one attempt: a stopping process must not hang on a dead store) and lets go."""
@@ -345,6 +432,7 @@ class Worker:
             except (StoreError, OSError) as exc:
                 say(f"autosig worker: could not record worker.stopped: {_describe(exc)}")
             self.started = False
+        self._close_raw()
         try:
             self.store.release_worker_lease()
         except (StoreError, OSError):
@@ -434,7 +522,7 @@ class Worker:
             for message in page.messages:
                 mid = message_id(message)
                 tag = version_tag(message)
-                if self.index.get(mid) != tag and tags_this_poll.get(mid) != tag:
+                if tags_this_poll.get(mid) != tag and not self.messages.is_latest(mid, tag):
                     all_known = False
                 tags_this_poll[mid] = tag
                 if mid in seen:
@@ -485,27 +573,26 @@ class Worker:
         for c in collected:
             for message in reversed(c.messages):  # oldest first
                 mid = message_id(message)
-                known = self.index.get(mid)
-                if known == version_tag(message):
+                if self.messages.is_latest(mid, version_tag(message)):
                     continue
                 data = {"source": "whop", "channel": c.channel, "source_id": mid, **payload_fields(message)}
-                kind = "alert.received" if known is None else "alert.edited"
+                kind = "alert.received" if self.messages.tag_of(mid) is None else "alert.edited"
                 items.append((kind, data, None, raw_key(message)))
         new = edited = 0
         fresh: list[Event] = []
         if items:
+            known_seq = self.raw_seq
             for ev in self._append(RAW, items):
-                if ev.seq <= self.raw_seq:
+                if ev.seq <= known_seq:
                     continue  # already in the stream (written by an attempt that seemed to fail)
-                self.raw_seq = ev.seq
-                self._remember(ev)
-                self.ctx.add(ev)
+                known_seq = ev.seq
                 self.unparsed.append(ev)
                 fresh.append(ev)
                 if ev.type == "alert.received":
                     new += 1
                 else:
                     edited += 1
+            self._index_raw()  # reads back what was just appended (and anything another writer added)
         for ev in fresh[-_SHOWN_PER_POLL:]:
             log.info(
                 "  %s %s: %s", "edited" if ev.type == "alert.edited" else "new", ev.data["source_id"], _snippet(ev)
@@ -607,6 +694,19 @@ class Worker:
             log.info("recorded %d new and %d edited alert(s) from %d page(s)", new, edited, pages)
 
 
+def _alert_fields(ev: Event) -> tuple[str | None, int | None, str | None]:
+    """(message id, version tag, channel) of a decoded raw event; the id is None when it is not an alert."""
+    if ev.type not in RAW_TYPES or not isinstance(ev.data, dict):
+        return None, None, None
+    source_id = ev.data.get("source_id")
+    if not isinstance(source_id, str):
+        return None, None, None
+    key = ev.key
+    tag = tag_value(key[-16:]) if key and key.startswith("whop:") else None  # raw keys end in a 16-hex version tag
+    channel = ev.data.get("channel")
+    return source_id, tag, channel if isinstance(channel, str) else None
+
+
 def _snippet(ev: Event, width: int = 90) -> str:
     """A one-line, terminal-safe preview of an alert (its text is written by strangers: no control characters)."""
     try:
@@ -652,7 +752,7 @@ def main() -> int:
     import signal
     import sys
 
-    from autosig.config import ConfigError, load_or_exit
+    from autosig.config import ConfigError, load_or_exit, url_secrets
     from autosig.events import open_store
     from autosig.logs import setup_logging
 
@@ -663,7 +763,9 @@ def main() -> int:
         print(f"autosig: invalid configuration: {exc}", file=sys.stderr)
         return 2
     token = settings.whop_access_token
-    setup_logging(settings.log_dir, secrets=[token.reveal() if token else None])
+    # the token and whatever secrets the listing URLs carry (?token=…) are masked in every log line
+    url_parts = [v for url in settings.whop_alerts_urls for v in url_secrets(url)]
+    setup_logging(settings.log_dir, secrets=[token.reveal() if token else None, *url_parts])
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

@@ -330,27 +330,39 @@ class FileStore(EventStore):
             sample = os.pread(fd, 1 << 18, s.offset)
             per_line = len(sample) / max(1, sample.count(b"\n"))
             s.index.reserve(len(s.index) + int((size - s.offset) / per_line))
-        header_of, add = header, s.index.add
-        pos, lines, last_seq, last_line = s.offset, s.lines, s.last_seq, b""
+        add = s.index.add
+        pos, lines, last_line, last_good, after_good = s.offset, s.lines, b"", b"", 0
         with os.fdopen(os.dup(fd), "rb", buffering=_READ_BUFFER) as f:
             f.seek(pos)
+            # Only each line's key and offset are needed (the seq of the last line is read once at the end): a
+            # start at a million events should not pay a full header parse per line.
             for line in f:
                 if pos + len(line) > size or line[-1] != 10:
                     break  # a torn tail (or bytes being written by a process that ignores the lock)
                 lines += 1
-                try:
-                    last_seq, key = header_of(line)
-                except RecordError:
-                    # A corrupt line stays where it is; the numbering goes on past it (verify names it).
-                    last_seq, key = last_seq + 1, None
-                if key is not None:
-                    add(key, pos)
+                k = line.find(b',"key":', 7)
+                t = line.find(b',"ts":"', k)
+                if k < 0 or t < 0 or not line.startswith(b'{"seq":'):
+                    after_good += 1  # a corrupt line stays where it is; the numbering goes on past it
+                else:
+                    literal = line[k + 7 : t]
+                    if literal[0] == 34 and literal[-1] == 34 and b"\\" not in literal:  # 34: '"'
+                        key = literal[1:-1].decode("utf-8", "replace")
+                    else:
+                        key = _key_of(line)  # null, escaped or unreadable: the full header rules
+                    if key is not None:
+                        add(key, pos)
+                    last_good, after_good = line, 0
                 pos += len(line)
                 last_line = line
-        s.lines, s.last_seq = lines, last_seq
         if last_line:
+            try:
+                s.last_seq = header(last_good)[0] + after_good
+            except RecordError:
+                s.last_seq += lines - s.lines  # nothing readable: count on from what was known
             # The chain continues from the hash the last line states, even if that line is damaged.
             s.last_hash = stated_hash(last_line) or s.last_hash
+        s.lines = lines
         s.offset = pos
         if pos < size:
             self._quarantine(s, fd, pos, size)
@@ -620,6 +632,13 @@ class FileStore(EventStore):
                 return count
             finally:
                 fcntl.flock(lock_fd, fcntl.LOCK_UN)
+
+
+def _key_of(line: bytes) -> str | None:
+    try:
+        return header(line)[1]
+    except RecordError:
+        return None
 
 
 def _uuid4_strings(n: int) -> Iterator[str]:

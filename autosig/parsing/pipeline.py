@@ -19,6 +19,7 @@ from typing import Any
 
 from autosig.alerts import parse_key, payload_of
 from autosig.events import Event
+from autosig.message_index import MessageIndex
 from autosig.parsing import Alert, parser_for
 
 PARSED_TYPE = "alert.parsed"
@@ -64,25 +65,38 @@ def _author_ids(message: dict[str, Any]) -> set[str]:
     return ids
 
 
+def _version(message: dict[str, Any]) -> _Version:
+    return _Version(_text(message), message.get("created_at"), _id(message.get("replying_to_message_id")))
+
+
+def _message(raw: Event) -> dict[str, Any] | None:
+    try:
+        message = payload_of(raw.data)
+    except (KeyError, ValueError, TypeError):
+        return None
+    return message if isinstance(message, dict) else None
+
+
 class ParseContext:
     """Remembers, per message id, each recorded version (seq, text, created_at, replied-to id), so replies can be
-    resolved; and which authors are followed (empty: everyone)."""
+    resolved; and which authors are followed (empty: everyone).
 
-    def __init__(self, authors: frozenset[str] = frozenset()) -> None:
+    With `messages` (a MessageIndex kept up to date by its owner, as the worker does) nothing is held here: add()
+    is a no-op and a reply reads the versions it needs back from the stream."""
+
+    def __init__(self, authors: frozenset[str] = frozenset(), messages: MessageIndex | None = None) -> None:
         self.authors = frozenset(a.lower() for a in authors)
+        self.messages = messages
         self._parsers: dict[str, Callable[[Alert], dict[str, Any]]] = {}
         self._seqs: dict[str, list[int]] = {}
         self._versions: dict[str, list[_Version]] = {}
 
     def add(self, raw: Event) -> None:
         """Feeds one raw event (alert.received / alert.edited), in seq order; others and repeats are ignored."""
-        if raw.type not in RAW_TYPES:
+        if raw.type not in RAW_TYPES or self.messages is not None:
             return
-        try:
-            message = payload_of(raw.data)
-        except (KeyError, ValueError, TypeError):
-            return
-        if not isinstance(message, dict):
+        message = _message(raw)
+        if message is None:
             return
         source_id = _id(raw.data.get("source_id")) or _id(message.get("id"))
         if source_id is None:
@@ -91,11 +105,15 @@ class ParseContext:
         if seqs and seqs[-1] >= raw.seq:
             return
         seqs.append(raw.seq)
-        version = _Version(_text(message), message.get("created_at"), _id(message.get("replying_to_message_id")))
-        self._versions.setdefault(source_id, []).append(version)
+        self._versions.setdefault(source_id, []).append(_version(message))
 
     def _before(self, message_id: str, seq: int) -> tuple[int, _Version] | None:
         """The latest recorded version of a message with a seq below `seq`."""
+        if self.messages is not None:
+            for ev in self.messages.versions(message_id):
+                if ev.seq < seq and ev.type in RAW_TYPES and (message := _message(ev)) is not None:
+                    return ev.seq, _version(message)
+            return None
         seqs = self._seqs.get(message_id)
         if not seqs:
             return None

@@ -1,0 +1,84 @@
+"""The worker's compact message index, and the header read that feeds it at start."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autosig.alerts import raw_key, version_tag
+from autosig.events import RAW, open_store
+from autosig.events.record import Event
+from autosig.message_index import MessageIndex, tag_value
+from autosig.worker import raw_header
+
+
+class Colliding(str):
+    """An id whose hash is forced, to exercise collisions that real 64-bit hashes make rare."""
+
+    def __hash__(self) -> int:
+        return len(self) % 3 - 1
+
+
+def _event(position: int, source_id: str) -> Event:
+    return Event(position, "id", "alert.received", None, "ts", {"source_id": source_id}, {}, "", "", b"")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.sampled_from(["a", "b", "cc", "ddd", "e", "ffff", "g"]) | st.text(max_size=5), max_size=400),
+    collide=st.booleans(),
+)
+def test_index_agrees_with_a_dict(ids: list[str], collide: bool) -> None:
+    stored: dict[int, Event] = {}  # position -> event, what load reads back from "the stream"
+    index = MessageIndex(stored.get)
+    model: dict[str, list[int]] = {}  # id -> positions, oldest first
+    for position, raw in enumerate(ids, 1):
+        tag = f"{position * 7919:016x}"
+        stored[position] = _event(position, raw)
+        index.add(Colliding(raw) if collide else raw, position, tag_value(tag))
+        model.setdefault(raw, []).append(position)
+    assert len(index) == len(model)
+    for raw, positions in model.items():
+        key = Colliding(raw) if collide else raw
+        latest = f"{positions[-1] * 7919:016x}"
+        assert index.tag_of(key) == latest
+        assert index.is_latest(key, latest)
+        assert not index.is_latest(key, "0" * 16) or latest == "0" * 16
+        assert [ev.seq for ev in index.versions(key)] == positions[::-1]
+    absent = Colliding("absent!") if collide else "absent!"
+    assert index.tag_of(absent) is None and not index.is_latest(absent, "0" * 16)
+    assert list(index.versions(absent)) == []
+
+
+def test_growth_and_untagged_versions() -> None:
+    stored: dict[int, Event] = {}
+    index = MessageIndex(stored.get)
+    for position in range(1, 5001):
+        stored[position] = _event(position, f"m{position % 3000}")
+        index.add(f"m{position % 3000}", position, None if position % 7 == 0 else position)
+    assert len(index) == 3000
+    assert index.tag_of("m3") == ""  # latest at position 3003: a key without a version tag
+    assert index.tag_of("m4") == f"{3004:016x}"  # its key at position 4 had none; the latest has one
+    assert index.tag_of("m8") == f"{3008:016x}"  # edited at position 3008
+    assert [ev.seq for ev in index.versions("m8")] == [3008, 8]
+
+
+def test_raw_header_reads_what_the_worker_writes(tmp_path) -> None:
+    store = open_store(f"file:{tmp_path}", fsync=False)
+    message = {"id": "post_Ab1", "content": "BTO SPY 600c @ 1", "created_at": "2026-01-05T15:00:00Z"}
+    odd = {"id": 'post_"q', "content": "x", "created_at": "2026-01-05T15:00:00Z"}
+    store.append_many(
+        RAW,
+        [
+            ("alert.received", {"source": "whop", "channel": "chat_1", "source_id": "post_Ab1", "payload": message},
+             None, raw_key(message)),
+            ("alert.received", {"source": "whop", "channel": "chat_1", "source_id": 'post_"q', "payload": odd},
+             None, raw_key(odd)),
+            ("alert.received", {"source_id": "post_Ab1", "payload": message}, None, None),
+        ],
+    )  # fmt: skip
+    lines = list(store.iter_lines(RAW))
+    assert raw_header(lines[0]) == (1, "post_Ab1", int(version_tag(message), 16), "chat_1")
+    assert raw_header(lines[1]) is None  # an escaped id: decoded in full instead
+    assert raw_header(lines[2]) is None  # not the worker's shape
+    store.close()
