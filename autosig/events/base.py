@@ -46,7 +46,6 @@ class EventStore(ABC):
 
     writer: str
 
-    @abstractmethod
     def append(
         self,
         stream: str,
@@ -56,6 +55,7 @@ class EventStore(ABC):
         key: str | None = None,
     ) -> Event:
         """Appends one event (fsynced unless the fsync policy says never). A known key returns the existing event."""
+        return self.append_many(stream, [(type, data, meta, key)])[0]
 
     @abstractmethod
     def append_many(self, stream: str, items: Iterable[AppendItem]) -> list[Event]:

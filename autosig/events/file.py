@@ -16,7 +16,6 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -212,16 +211,6 @@ class FileStore(EventStore):
                     fcntl.flock(lock_fd, fcntl.LOCK_UN)
 
     # --- writing -------------------------------------------------------------------------------------------------
-
-    def append(
-        self,
-        stream: str,
-        type: str,
-        data: dict[str, Any],
-        meta: dict[str, Any] | None = None,
-        key: str | None = None,
-    ) -> Event:
-        return self.append_many(stream, [(type, data, meta, key)])[0]
 
     def append_many(self, stream: str, items: Iterable[AppendItem]) -> list[Event]:
         items = list(items)

@@ -238,16 +238,6 @@ class PostgresStore(EventStore):
 
     # ------------------------------------------------------------------ appends
 
-    def append(
-        self,
-        stream: str,
-        type: str,
-        data: dict[str, Any],
-        meta: dict[str, Any] | None = None,
-        key: str | None = None,
-    ) -> Event:
-        return self.append_many(stream, [(type, data, meta, key)])[0]
-
     def append_many(self, stream: str, items: Iterable[AppendItem]) -> list[Event]:
         batch = [(t, d, m, k) for t, d, m, k in items]
         if not batch:

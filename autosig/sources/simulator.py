@@ -11,8 +11,15 @@ As a process (prints the listing URL on its first stdout line, then serves until
     python -m autosig.sources.simulator --port 0 --pace 3       # token from SIMULATOR_TOKEN or --token
 
 Paging: `direction=desc` (the default here) lists newest first; `after=<end_cursor>` continues past a message.
-Cursors name a message, so publishing between page requests does not shift pages (cursor_mode="stable"); other
-cursor modes (offset cursors, duplicates across pages) can be added in `_select` without touching callers.
+Cursors name a message, so publishing between page requests does not shift pages (cursor_mode="stable"). With
+cursor_mode="offset" a cursor is a position, as in offset-paginated APIs: messages published between page requests
+push older ones down, so the next page repeats the end of the previous one.
+
+Faults (per test): `fault(...)` queues one for the next requests; `fault(publish=3)` publishes three messages just
+before answering (pages shift under a paging client); `fault(duplicate=2)` repeats the last two messages of the
+previous page at the top of this one; `random_faults({"http_5xx": 0.02, ...}, seed=1)` draws faults of the kinds in
+FAULT_KINDS at random per request. `fault_counts` counts served faults by kind. FAR_TIMES holds far-future and
+far-past `created_at` values (ISO and epoch) for `publish(created_at=...)`.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ import socket
 import struct
 import sys
 import threading
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,6 +76,46 @@ class Fault:
     reset: bool = False  # close the connection with a TCP RST before answering
     count: int = 1
     served: int = 0
+    publish: int = 0  # publish this many new messages just before answering normally (pages shift)
+    duplicate: int = 0  # repeat this many messages from before the cursor at the top of the page
+    kind: str = ""  # a name for fault_counts
+
+
+LOGIN_PAGE = (
+    "<!doctype html><html><head><title>Sign in - Whop</title></head>"
+    "<body><form action=/login method=post><input name=email></form></body></html>"
+)
+
+# Far-future and far-past created_at values as Whop could send them: ISO 8601 strings and epoch seconds/milliseconds.
+FAR_TIMES: list[Any] = [
+    "2999-12-31T23:59:59.999Z",
+    "9999-12-31T23:59:59.000Z",
+    "1970-01-01T00:00:00.000Z",
+    "1900-01-01T00:00:00.000Z",
+    0,
+    32503680000,  # 3000-01-01 in epoch seconds
+    32503680000000,  # the same in epoch milliseconds
+    -86400,
+]
+
+
+def _rate_limited(rng: random.Random) -> dict[str, Any]:
+    if rng.random() < 0.2:
+        return {"status": 429, "headers": {"Retry-After": "1"}}
+    return {"status": 429, "headers": {"retry-after-ms": str(rng.randint(20, 200))}}
+
+
+# Kinds of random faults: name -> the fault(...) arguments for one occurrence, drawn with the simulator's random source.
+FAULT_KINDS: dict[str, Callable[[random.Random], dict[str, Any]]] = {
+    "rate_limited": _rate_limited,
+    "http_5xx": lambda rng: {"status": rng.choice([500, 502, 503, 504])},
+    "slow": lambda rng: {"delay": rng.uniform(0.05, 0.4)},
+    "reset": lambda rng: {"reset": True},
+    "login_page": lambda rng: {"status": 200, "body": LOGIN_PAGE, "content_type": "text/html; charset=utf-8"},
+    "auth_burst": lambda rng: {"status": 401, "count": rng.randint(2, 6)},
+    "shift": lambda rng: {"publish": rng.randint(1, 5)},
+    "duplicate": lambda rng: {"duplicate": rng.randint(1, 5)},
+}
 
 
 class Simulator:
@@ -99,7 +148,10 @@ class Simulator:
         self._counter = itertools.count(1)
         self._stop = threading.Event()
         self.requests = 0
-        self.cursor_mode = "stable"
+        self.cursor_mode = "stable"  # or "offset"
+        self.fault_counts: Counter[str] = Counter()  # served faults by kind (each request of a burst counts)
+        self._mix: dict[str, float] = {}
+        self._mix_rng = random.Random(seed)
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._bind = (host, port)
@@ -223,6 +275,11 @@ class Simulator:
             message["updated_at"] = _iso(stamp)
             return dict(message)
 
+    def count(self, channel: str | None = None) -> int:
+        """How many messages a channel has (cheaper than len(messages()))."""
+        with self._lock:
+            return len(self._messages.get(channel or self.channel, []))
+
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
         """All messages of a channel, oldest first (copies)."""
         with self._lock:
@@ -240,52 +297,108 @@ class Simulator:
         delay: float = 0.0,
         reset: bool = False,
         count: int = 1,
+        publish: int = 0,
+        duplicate: int = 0,
+        kind: str = "",
     ) -> Fault:
-        """Queues a fault for the next `count` listing requests (after any fault already queued)."""
-        fault = Fault(status, dict(headers or {}), body, content_type, delay, reset, count)
+        """Queues a fault for the next `count` listing requests (after any fault already queued).
+
+        `publish`: publish that many corpus alerts just before answering (with offset cursors, pages overlap);
+        `duplicate`: repeat that many messages from before the cursor at the top of the page."""
+        fault = Fault(status, dict(headers or {}), body, content_type, delay, reset, count, 0, publish, duplicate, kind)
         with self._lock:
             self._faults.append(fault)
         return fault
 
+    def random_faults(self, rates: dict[str, float] | None, *, seed: int | None = None) -> None:
+        """From now on each listing request without a queued fault gets, with probability `rates[kind]`, a fault of
+        that kind (see FAULT_KINDS; at most one per request). None or {} turns random faults off."""
+        unknown = set(rates or {}) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds: {sorted(unknown)}")
+        if sum((rates or {}).values()) > 1:
+            raise ValueError("fault rates add up to more than 1")
+        with self._lock:
+            self._mix = dict(rates or {})
+            if seed is not None:
+                self._mix_rng = random.Random(seed)
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._mix = {}
 
     def _next_fault(self) -> Fault | None:
         with self._lock:
+            if not self._faults and self._mix:
+                draw = self._mix_rng.random()
+                for kind, rate in self._mix.items():
+                    if draw < rate:
+                        self.fault(kind=kind, **FAULT_KINDS[kind](self._mix_rng))
+                        break
+                    draw -= rate
             while self._faults:
                 fault = self._faults[0]
                 if fault.served < fault.count:
                     fault.served += 1
                     if fault.served >= fault.count:
                         self._faults.pop(0)
+                    self.fault_counts[fault.kind or _kind_of(fault)] += 1
                     return fault
                 self._faults.pop(0)
             return None
 
     # --- listing ---------------------------------------------------------------------------------------------
 
-    def _select(self, channel: str, first: int, after: str | None, desc: bool) -> tuple[list[dict], dict]:
+    def _select(
+        self, channel: str, first: int, after: str | None, desc: bool, duplicate: int = 0
+    ) -> tuple[list[dict], dict]:
         with self._lock:
             ordered = list(self._messages.get(channel, []))
         if desc:
             ordered.reverse()
         start = 0
+        offsets = self.cursor_mode == "offset"
         if after:
             anchor = _decode_cursor(after)
-            ids = [str(m.get("id")) for m in ordered]
-            if anchor is None or anchor not in ids:
-                raise ValueError("invalid cursor")
-            start = ids.index(anchor) + 1
-        page = [json.loads(json.dumps(m)) for m in ordered[start : start + first]]
-        has_next = start + first < len(ordered)
+            if offsets:
+                if anchor is None or not anchor.startswith("offset:") or not anchor[7:].isdigit():
+                    raise ValueError("invalid cursor")
+                start = int(anchor[7:])
+            else:
+                ids = [str(m.get("id")) for m in ordered]
+                if anchor is None or anchor not in ids:
+                    raise ValueError("invalid cursor")
+                start = ids.index(anchor) + 1
+        begin = max(0, start - duplicate)  # duplicates: the end of the previous page again
+        page = [json.loads(json.dumps(m)) for m in ordered[begin : start + first]]
+        end = start + first
+        has_next = end < len(ordered)
+        if offsets:
+            end_cursor = _encode_cursor(f"offset:{min(end, len(ordered))}") if page else None
+            start_cursor = _encode_cursor(f"offset:{begin}") if page else None
+        else:
+            end_cursor = _encode_cursor(str(page[-1].get("id"))) if page else None
+            start_cursor = _encode_cursor(str(page[0].get("id"))) if page else None
         info = {
-            "end_cursor": _encode_cursor(str(page[-1].get("id"))) if page else None,
-            "start_cursor": _encode_cursor(str(page[0].get("id"))) if page else None,
+            "end_cursor": end_cursor,
+            "start_cursor": start_cursor,
             "has_next_page": has_next,
-            "has_previous_page": start > 0,
+            "has_previous_page": begin > 0,
         }
         return page, info
+
+
+def _kind_of(fault: Fault) -> str:
+    if fault.reset:
+        return "reset"
+    if fault.status is not None or fault.body is not None:
+        return f"http_{fault.status or 200}"
+    if fault.publish:
+        return "shift"
+    if fault.duplicate:
+        return "duplicate"
+    return "slow" if fault.delay else "none"
 
 
 def _encode_cursor(message_id: str) -> str:
@@ -303,6 +416,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that went away mid-answer (killed, timed out) is routine here, not worth a traceback
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -345,6 +464,7 @@ class _Handler(BaseHTTPRequestHandler):
         with sim._lock:
             sim.requests += 1
         fault = sim._next_fault()
+        duplicate = 0
         if fault is not None:
             if fault.delay and sim._stop.wait(fault.delay):
                 return
@@ -356,6 +476,10 @@ class _Handler(BaseHTTPRequestHandler):
                 data = body.encode("utf-8") if isinstance(body, str) else body
                 self._send(fault.status or 200, data, fault.content_type or "application/json", fault.headers)
                 return
+            q = parse_qs(parts.query)
+            for _ in range(fault.publish):
+                sim.publish_from_corpus(channel=(q.get("channel_id") or q.get("experience_id") or [sim.channel])[0])
+            duplicate = fault.duplicate
         if self.headers.get("Authorization") != f"Bearer {sim.token}":
             self._json(401, {"error": {"type": "unauthorized", "message": "invalid or missing access token"}})
             return
@@ -368,7 +492,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         desc = (query.get("direction") or ["desc"])[0] != "asc"
         try:
-            page, info = sim._select(channel, first, (query.get("after") or [None])[0], desc)
+            page, info = sim._select(channel, first, (query.get("after") or [None])[0], desc, duplicate)
         except ValueError:
             self._json(400, {"error": {"message": "invalid cursor"}})
             return
