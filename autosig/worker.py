@@ -341,13 +341,25 @@ class Worker:
         data = head.data if head is not None and isinstance(head.data, dict) else {}
         if data.get("parser_version") == self.version and data.get("raw_seq") == self.raw_seq:
             return self.raw_seq  # the usual start: the newest parse is of the newest raw event (no scan needed)
-        parsed_active = parsed_any = 0
+        parsed_active = 0
         for seq, version in _parse_keys(self.store):
-            if seq > parsed_any:
-                parsed_any = seq
             if seq > parsed_active and version == self.version:
                 parsed_active = seq
-        return parsed_active or parsed_any
+        return parsed_active or self._raw_seq_at_first_start()
+
+    def _raw_seq_at_first_start(self) -> int:
+        """When this version has parsed nothing: the raw events appended since a worker first started with it are
+        that worker's own (killed before its first parse) and must be parsed now, whatever other versions a
+        concurrent `reprocess` parsed meanwhile. Before that start, history belongs to `reprocess`."""
+        any_start = False
+        for ev in self.store.read(WORKER, on_problem=lambda problem: None):
+            if ev.type != "worker.started" or not isinstance(ev.data, dict):
+                continue
+            any_start = True
+            if ev.data.get("parser_version") == self.version:
+                return int(ev.data.get("raw_events") or 0)
+        # No worker ever started on this store (an imported log): everything in it is this worker's to parse.
+        return self.raw_seq if any_start else 0
 
     def _index_raw(self, starting: bool = False) -> None:
         """Brings the message index up to date with the raw stream: every event at start, the new ones after an
@@ -511,7 +523,6 @@ class Worker:
         """Pages newest-first until a page whose messages are all recorded with the same content."""
         out = _Collected(channel=client.channel, initial=client.channel not in self.channels)
         seen: dict[str, int] = {}  # id -> position in out.messages
-        tags_this_poll: dict[str, str] = {}
         after: str | None = None
         limit = self.settings.max_backfill_pages
         while True:
@@ -522,9 +533,10 @@ class Worker:
             for message in page.messages:
                 mid = message_id(message)
                 tag = version_tag(message)
-                if tags_this_poll.get(mid) != tag and not self.messages.is_latest(mid, tag):
+                # Only what is already recorded counts as known: a page that merely repeats messages fetched earlier
+                # in this poll (pages shifted under offset cursors) must not end the catch-up.
+                if not self.messages.is_latest(mid, tag):
                     all_known = False
-                tags_this_poll[mid] = tag
                 if mid in seen:
                     # Seen on an earlier page of this poll (pages shifted): keep its place, take the later fetch.
                     out.messages[seen[mid]] = message
