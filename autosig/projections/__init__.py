@@ -45,7 +45,8 @@ class Projections:
             live_trading=live_trading,
         )
         self.problems = ProblemsProjection()
-        self.ledger = Ledger(active_version)  # the paper ledger (follows the active parser version)
+        # the paper ledger (follows the active parser version); None after skip_ledger()
+        self.ledger: Ledger | None = Ledger(active_version)
         self.reviews = ReviewsProjection()
         # What the host calls per event, one bound method per stream (bound methods, so that a copy of this object
         # applies to its own parts): the cold start applies every event ever written, so keep this path short.
@@ -61,6 +62,14 @@ class Projections:
         if applier is not None:
             applier(event)
 
+    def skip_ledger(self) -> None:
+        """Leaves the paper ledger out (`ledger` becomes None) and off the apply path. Its memory and replay time
+        grow with the whole history, so a web process builds it only once a ledger view is asked for
+        (Host.want_ledger)."""
+        self.ledger = None
+        self.appliers[RAW] = self.signals.apply_raw
+        self.appliers[PARSED] = self.signals.apply_parsed
+
     def _apply_raw(self, event: Event) -> None:
         self.signals.apply_raw(event)
         self.ledger.apply(event)
@@ -73,11 +82,13 @@ class Projections:
         self.ingestion.apply(event)
         if event.type == "worker.started":
             self.signals.active_version = self.active_version()
-            self.ledger.parser_version = self.active_version()
+            if self.ledger is not None:
+                self.ledger.parser_version = self.active_version()
 
     def warm(self) -> None:
         """Builds what the first reads would otherwise build (the ledger's book: a replay of every alert)."""
-        self.ledger.positions()
+        if self.ledger is not None:
+            self.ledger.positions()
 
     def problem(self, problem: Problem) -> None:
         self.problems.problem(problem)

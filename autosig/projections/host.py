@@ -49,6 +49,7 @@ class Host:
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)  # notified when something was applied
         self.projections = make_projections()
+        self.projections.skip_ledger()
         self.version = 0  # bumps on every change; live streams compare it
         self.generation = 0  # bumps on every (re)build
         self.stopping = threading.Event()
@@ -61,6 +62,16 @@ class Host:
         self._start_lock = threading.Lock()
         self._supervisor: threading.Thread | None = None
         self._rebuild = threading.Event()
+        # The paper ledger is left out of the projections until a ledger view asks for it (want_ledger): it keeps
+        # every alert of the whole history and replays them, which costs more start-up time and memory than all the
+        # other projections together.
+        self.ledger_wanted = False
+
+    def _fresh(self) -> Projections:
+        built = self._make()
+        if not self.ledger_wanted:
+            built.skip_ledger()
+        return built
 
     @property
     def make_projections(self) -> Callable[[], Projections]:
@@ -79,7 +90,7 @@ class Host:
             self._pid = os.getpid()
             self.lock = threading.Lock()
             self.changed = threading.Condition(self.lock)
-            self.projections = self._make()
+            self.projections = self._fresh()
             self.stopping = threading.Event()
             self.ready = threading.Event()
             self._rebuild = threading.Event()
@@ -161,7 +172,7 @@ class Host:
 
     def _catch_up(self) -> Projections:
         assert self.store is not None
-        built = self._make()
+        built = self._fresh()
         for stream in self.streams:
             apply = built.appliers[stream]
             for event in self.store.read(stream, on_problem=built.problem):
@@ -241,6 +252,23 @@ class Host:
         self.version += 1
         if self.changed._waiters:  # type: ignore[attr-defined]
             self.changed.notify_all()
+
+    def want_ledger(self, timeout: float) -> bool:
+        """Feeds the paper ledger from now on: the first call rebuilds every projection with it (readers keep the
+        current state meanwhile). True once the published projections have it, waiting up to `timeout` seconds."""
+        if not self.ledger_wanted:
+            self.ledger_wanted = True
+            self._rebuild.set()
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if self.projections.ledger is not None:
+                    return True
+                version = self.version
+            left = deadline - time.monotonic()
+            if left <= 0 or self.stopping.is_set():
+                return False
+            self.wait_change(version, min(left, 0.25))
 
     # --- reading -----------------------------------------------------------------------------------------------
 

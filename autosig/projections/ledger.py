@@ -54,6 +54,10 @@ RAW_TYPES = ("alert.received", "alert.edited")
 # all of it: otherwise "trim 1/3" then "out 2" of 3 contracts would leave 0.0001 of a contract open forever.
 DUST = 1e-3
 _NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+# summary() lists the newest of these (its totals count everything)
+SUMMARY_TRADES = 500
+SUMMARY_PROBLEMS = 500
+SUMMARY_EQUITY_POINTS = 5_000
 
 Key = tuple[str, str, tuple[tuple[Any, ...], ...]]  # (ticker, "option" | "stock" | "future", leg shapes)
 
@@ -613,11 +617,12 @@ class Ledger:
                 "problems": len(book.problems),
             },
             "positions": self.positions(),
-            "trades": self.trades(),
+            # the lists grow with the whole history: a page shows the newest (totals above count them all)
+            "trades": [p.view() for p in closed[-SUMMARY_TRADES:]],
             "pnl_by_ticker": self.pnl_by_ticker(),
             "pnl_by_day": self.pnl_by_day(),
-            "equity_curve": self.equity_curve(),
-            "problems": self.problems(),
+            "equity_curve": self.equity_curve()[-SUMMARY_EQUITY_POINTS:],
+            "problems": book.problems[-SUMMARY_PROBLEMS:],
         }
 
 

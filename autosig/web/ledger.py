@@ -17,6 +17,8 @@ from autosig.web.timetravel import Busy, PastError, requested_past
 
 bp = Blueprint("ledger", __name__)
 MEMO = "autosig.ledger_memo"
+# How long a ledger request waits for this process to build the ledger (on the first ledger request) before 503.
+LEDGER_WAIT_SECONDS = 10.0
 
 
 class _Memo:
@@ -43,8 +45,10 @@ def ledger_summary() -> tuple[dict[str, Any], str | None]:
     if past is not None:
         memo = past.memo.setdefault("ledger", _Memo())
         return past.read(lambda p: memo.get(p, 0)), rfc3339(past.at)
-    memo = current_app.extensions.setdefault(MEMO, _Memo())
     host = st.host
+    if not host.want_ledger(LEDGER_WAIT_SECONDS):
+        raise Busy("the paper ledger is being built from the whole history; try again shortly")
+    memo = current_app.extensions.setdefault(MEMO, _Memo())
     return host.read(lambda p: memo.get(p, host.generation)), None
 
 

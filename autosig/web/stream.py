@@ -98,12 +98,14 @@ def _events(st: WebState, after: int, slot: _Slot) -> Iterator[bytes]:
         version = -1
         signature = b""
         started = last_beat = time.monotonic()
-        last_status = 0.0
+        last_status = last_signal = 0.0
         while not host.stopping.is_set() and time.monotonic() - started < MAX_STREAM_SECONDS:
             changed_to = host.wait_change(version, WAKE_SECONDS)
-            if changed_to != version and version != -1:
-                # a burst of events (a backfill) wakes every live stream per event: take them in one batch
-                host.stopping.wait(COALESCE_SECONDS)
+            burst = last_signal + COALESCE_SECONDS - time.monotonic()
+            if changed_to != version and version != -1 and burst > 0:
+                # a burst of events (a backfill) wakes every live stream per event: a signal goes out at once, but
+                # less than COALESCE_SECONDS after the previous one it waits for the rest of the burst (one batch)
+                host.stopping.wait(burst)
                 changed_to = host.version
             version = changed_to
             new, status = host.read(partial(_snapshot, st=st, after=after, now=st.now()))
@@ -122,6 +124,8 @@ def _events(st: WebState, after: int, slot: _Slot) -> Iterator[bytes]:
                 last_beat = mono
             if chunks:
                 yield b"".join(chunks)
+            if new:
+                last_signal = time.monotonic()
     finally:
         slot.release()
 

@@ -89,3 +89,25 @@ def test_stop_ends_every_thread(log_dir):
         time.sleep(0.05)
     assert not [t.name for t in threading.enumerate() if t.name.startswith("autosig-")]
     assert threading.active_count() <= before + 1  # the store's file watcher may outlive the host
+
+
+def test_ledger_is_built_on_first_request_and_then_followed(log_dir):
+    store = open_store(f"file:{log_dir}", writer="test", fsync=False)
+    feed = Feed(store)
+    feed.alert("BTO SPY", signals=[sig("SPY", price=1.0)], created_at="2027-01-14T15:00:00Z")
+    host = make_host(log_dir)
+    host.start()
+    try:
+        assert host.wait_ready(5)
+        # left out until asked for: its memory and replay grow with the whole history
+        assert host.read(lambda p: p.ledger) is None and tickers(host) == ["SPY"]
+        generation = host.generation
+        assert host.want_ledger(5)
+        assert host.generation == generation + 1  # one rebuild, with the ledger fed
+        assert host.read(lambda p: len(p.ledger.positions())) == 1
+        feed.alert("STC SPY", signals=[sig("SPY", action="close", price=2.0)], created_at="2027-01-14T15:10:00Z")
+        wait_until(lambda: host.read(lambda p: p.ledger.summary()["totals"]["realized"]) == 100.0, timeout=2)
+        assert host.want_ledger(0) and host.generation == generation + 1  # no second rebuild
+    finally:
+        host.stop()
+        store.close()
