@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from waiting import wait_until  # noqa: F401 - re-exported for the web tests
 
 from autosig.clock import ManualClock, rfc3339
 from autosig.config import load_settings
@@ -65,15 +66,6 @@ def sig(ticker: str = "SPY", action: str = "open", price: float = 1.25, strike: 
             "confidence": 0.9, "refers_to": None}
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 5.0, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+import waiting
 
 from autosig.events.record import ZERO_HASH, line_hash_ok
 
@@ -22,14 +23,8 @@ FILES = {"raw": "alerts_raw.jsonl", "parsed": "alerts_parsed.jsonl", "worker": "
 def wait_until(
     predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.02, what: str = ""
 ) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(interval)
+    # processes start slowly on a loaded machine: a longer default than the in-process tests'
+    return waiting.wait_until(predicate, timeout, interval, what)
 
 
 def events(log_dir: Path, stream: str) -> list[dict]:
