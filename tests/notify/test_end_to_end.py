@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from web.test_gunicorn import Server
+from webapp.test_gunicorn import Server
 from worker.worker_harness import TOKEN, WorkerProc, polls, wait_polls
 
 from autosig.sources.simulator import Simulator

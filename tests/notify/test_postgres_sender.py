@@ -7,7 +7,7 @@ import time
 
 import pytest
 from events.pg_helpers import schema_url
-from web.conftest import Feed
+from webapp.conftest import Feed
 
 from autosig.config import load_settings
 from autosig.events import open_store

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from web.conftest import Feed
+from webapp.conftest import Feed
 
 from autosig.clock import ManualClock
 from autosig.config import load_settings
@@ -174,7 +174,7 @@ def test_daily_heads_are_sent_once(log_dir, feed, receiver, senders, clock):
 
 
 def test_signals_are_pushed_when_enabled(log_dir, feed, receiver, senders, clock):
-    from web.conftest import sig
+    from webapp.conftest import sig
 
     feed.started(stale=1e6)
     feed.completed()

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from web.conftest import Feed, sig
+from webapp.conftest import Feed, sig
 
 from autosig.cli import main
 from autosig.events import open_store

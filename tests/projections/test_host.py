@@ -6,7 +6,7 @@ import os
 import threading
 import time
 
-from web.conftest import Feed, sig, wait_until
+from webapp.conftest import Feed, sig, wait_until
 
 from autosig.events import open_store
 from autosig.projections import Projections

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from soak.soak_harness import FILES, ROOT, Web
-from web.conftest import Feed, sig
+from webapp.conftest import Feed, sig
 from worker.worker_harness import wait_until
 
 from autosig.events import open_store

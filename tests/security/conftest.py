@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from web.conftest import env, feed, make_app, manual_clock, store  # noqa: F401 - fixtures shared with tests/web
+from webapp.conftest import env, feed, make_app, manual_clock, store  # noqa: F401 - fixtures shared with tests/web
 
 from autosig.config import load_settings
 from autosig.web import create_app

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from web.conftest import sig, wait_until
+from webapp.conftest import sig, wait_until
 
 from security.conftest import concrete_paths
 

@@ -8,8 +8,8 @@ import base64
 import pytest
 import requests
 from netns import netns_fixture  # noqa: F401 - the "netns" fixture
-from web.conftest import Feed, sig
-from web.test_gunicorn import Server
+from webapp.conftest import Feed, sig
+from webapp.test_gunicorn import Server
 
 from autosig.events import open_store
 from security.conftest import concrete_paths

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from web.test_gunicorn import Server
+from webapp.test_gunicorn import Server
 from worker.worker_harness import ROOT, WorkerProc, of_type, wait_until
 
 from autosig.config import redact_url, url_secrets

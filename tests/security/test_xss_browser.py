@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from web.conftest import Feed, sig
-from web.test_gunicorn import Feeder, Server
+from webapp.conftest import Feed, sig
+from webapp.test_gunicorn import Feeder, Server
 
 from autosig.events import open_store
 from security.conftest import BIG, PAYLOADS, concrete_paths

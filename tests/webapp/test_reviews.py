@@ -17,7 +17,7 @@ from parsing.helpers import CHECKER
 from autosig.commands.export_reviews import cases
 from autosig.events import open_store
 from autosig.projections.reviews import review_key
-from web.conftest import Feed, sig, synced, wait_until
+from webapp.conftest import Feed, sig, synced, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse"
@@ -199,7 +199,7 @@ def test_export_reviews_round_trips_into_the_corpus_format(reviewing, store, log
 
 @pytest.mark.browser
 def test_review_through_the_browser(tmp_path, browser):
-    from web.test_gunicorn import Server
+    from webapp.test_gunicorn import Server
 
     log_dir = tmp_path / "logs"
     log_dir.mkdir()

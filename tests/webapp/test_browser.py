@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from autosig.events import open_store
-from web.conftest import Feed, sig
-from web.test_gunicorn import Feeder, Server
+from webapp.conftest import Feed, sig
+from webapp.test_gunicorn import Feeder, Server
 
 pytestmark = pytest.mark.browser
 

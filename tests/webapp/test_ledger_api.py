@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from projections.test_ledger import scripted
 
-from web.conftest import synced, wait_until
+from webapp.conftest import synced, wait_until
 
 HAND_COMPUTED = {  # realized P&L per closed round trip (see tests/projections/test_ledger.py for the arithmetic)
     "SPY 600C 2027-01-17": 300.0,
@@ -66,7 +66,7 @@ def test_ledger_page_renders_tables_and_chart_script(client, store):
 
 
 def test_ledger_follows_the_active_parser_version(client, feed):
-    from web.conftest import sig
+    from webapp.conftest import sig
 
     feed.started(version="1")
     feed.alert("BTO SPY", signals=[sig("SPY", price=1.0)], created_at="2027-01-14T15:00:00Z")
@@ -85,7 +85,7 @@ def test_ledger_follows_the_active_parser_version(client, feed):
 
 
 def test_hostile_text_in_ledger_page_is_escaped(client, feed):
-    from web.conftest import sig
+    from webapp.conftest import sig
 
     _, last = feed.alert('<script>alert(1)</script>', signals=[sig("ZZZ", action="close", price=1.0)])
     wait_until(synced(client, "parsed", last))

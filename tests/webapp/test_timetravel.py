@@ -11,7 +11,7 @@ from autosig.clock import ManualClock, rfc3339
 from autosig.projections import Projections
 from autosig.web.host import state
 from autosig.web.timetravel import views
-from web.conftest import sig, synced, wait_until
+from webapp.conftest import sig, synced, wait_until
 
 STREAMS = ("raw", "parsed", "worker", "reviews")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autosig.events import open_store  # noqa: E402
-from web.conftest import Feed, sig  # noqa: E402
+from webapp.conftest import Feed, sig  # noqa: E402
 
 
 def main() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from web.conftest import sig, synced, wait_until
+from webapp.conftest import sig, synced, wait_until
 
 
 def test_health_is_open_and_says_nothing_else(client):

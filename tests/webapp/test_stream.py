@@ -7,7 +7,7 @@ import json
 import time
 
 from autosig.web import stream
-from web.conftest import sig, synced, wait_until
+from webapp.conftest import sig, synced, wait_until
 
 
 def read_for(resp, seconds: float, until=None) -> str:

@@ -19,7 +19,7 @@ import requests
 from netns import netns_fixture  # noqa: F401 - the "netns" fixture
 
 from autosig.events import open_store
-from web.conftest import Feed, sig
+from webapp.conftest import Feed, sig
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = "gunicorn --bind 0.0.0.0:$PORT --workers 2 --timeout 120 web:app"
