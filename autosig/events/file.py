@@ -15,6 +15,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -217,6 +218,12 @@ class FileStore(EventStore):
         if not items:
             return []
         s = self._stream(stream)
+        with self._write_lock(s):
+            return self._append_locked(s, items)
+
+    @contextmanager
+    def _write_lock(self, s: _Stream) -> Iterator[None]:
+        """This process's threads (mutex) and other processes (exclusive flock) serialized on the stream."""
         with s.mutex:
             try:
                 self._ensure_directory()
@@ -224,9 +231,9 @@ class FileStore(EventStore):
                 assert lock_fd is not None
                 fcntl.flock(lock_fd, fcntl.LOCK_EX)
             except OSError as exc:
-                raise StoreError(f"cannot lock stream {stream}: {os.strerror(exc.errno or 0)}") from None
+                raise StoreError(f"cannot lock stream {s.name}: {os.strerror(exc.errno or 0)}") from None
             try:
-                return self._append_locked(s, items)
+                yield
             finally:
                 fcntl.flock(lock_fd, fcntl.LOCK_UN)
 
@@ -492,11 +499,7 @@ class FileStore(EventStore):
         if not s.path.exists():
             return None
         # Bring the index up to date under the write lock: the same path a writer takes, so keys are never stale.
-        with s.mutex:
-            self._ensure_directory()
-            lock_fd = self._lock_fd(s, create=True)
-            assert lock_fd is not None
-            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        with self._write_lock(s):
             try:
                 fd = self._open_for_write(s)
                 self._catch_up(s, fd)
@@ -504,8 +507,6 @@ class FileStore(EventStore):
                 return None if offset is None else self._event_at(fd, offset)
             except OSError as exc:
                 raise StoreError(f"cannot read stream {stream}: {os.strerror(exc.errno or 0)}") from None
-            finally:
-                fcntl.flock(lock_fd, fcntl.LOCK_UN)
 
     def tail(
         self,
@@ -592,35 +593,28 @@ class FileStore(EventStore):
         The caller (`autosig copy`) verifies the chain of what it passes and reads the result back; this refuses a
         stream that already has bytes, and takes everything back when a write fails."""
         s = self._stream(stream)
-        with s.mutex:
-            self._ensure_directory()
-            lock_fd = self._lock_fd(s, create=True)
-            assert lock_fd is not None
-            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        with self._write_lock(s):
+            fd = self._open_for_write(s)
+            if os.fstat(fd).st_size:
+                raise StoreError(f"stream {stream} is not empty; import needs an empty stream")
+            count, chunk = 0, bytearray()
             try:
-                fd = self._open_for_write(s)
-                if os.fstat(fd).st_size:
-                    raise StoreError(f"stream {stream} is not empty; import needs an empty stream")
-                count, chunk = 0, bytearray()
-                try:
-                    for line in lines:
-                        chunk += line if line.endswith(b"\n") else line + b"\n"
-                        count += 1
-                        if len(chunk) >= _READ_BUFFER:
-                            write_all(fd, bytes(chunk))
-                            chunk.clear()
-                    write_all(fd, bytes(chunk))
-                    if self.fsync:
-                        fsync_fd(fd)
-                except BaseException as exc:
-                    self._roll_back(s, fd, 0)
-                    if isinstance(exc, OSError):
-                        raise StoreError(f"import into stream {stream} failed: {os.strerror(exc.errno or 0)}") from None
-                    raise
-                self._catch_up(s, fd)
-                return count
-            finally:
-                fcntl.flock(lock_fd, fcntl.LOCK_UN)
+                for line in lines:
+                    chunk += line if line.endswith(b"\n") else line + b"\n"
+                    count += 1
+                    if len(chunk) >= _READ_BUFFER:
+                        write_all(fd, bytes(chunk))
+                        chunk.clear()
+                write_all(fd, bytes(chunk))
+                if self.fsync:
+                    fsync_fd(fd)
+            except BaseException as exc:
+                self._roll_back(s, fd, 0)
+                if isinstance(exc, OSError):
+                    raise StoreError(f"import into stream {stream} failed: {os.strerror(exc.errno or 0)}") from None
+                raise
+            self._catch_up(s, fd)
+            return count
 
 
 def _key_of(line: bytes) -> str | None:
