@@ -609,7 +609,7 @@ class Worker:
             log.info(
                 "  %s %s: %s", "edited" if ev.type == "alert.edited" else "new", ev.data["source_id"], _snippet(ev)
             )
-        self._parse_pending()
+        self._parse_pending(finish=len(fresh))
         events: list[tuple] = []
         if self.store_trouble is not None:
             t = self.store_trouble
@@ -638,17 +638,22 @@ class Worker:
             self.store_trouble = None
         return new, edited
 
-    def _parse_pending(self) -> None:
-        """Parses what is unparsed in one append (a start-up backlog in chunks); a stop request ends the parsing
-        between two alerts and appends what is done, so SIGTERM never waits for a backlog."""
+    def _parse_pending(self, finish: int = 0) -> None:
+        """Parses what is unparsed in one append (a start-up backlog in chunks). A stop request ends the parsing
+        between two alerts, so SIGTERM never waits for a backlog, except for the last `finish` events: this poll's
+        own appends (a few pages' worth) are always parsed, so a stopped worker leaves none of its own unparsed."""
+
+        def stopping(collected: int) -> bool:
+            return self.stop.is_set() and len(self.unparsed) - collected > finish
+
         first = True
-        while self.unparsed and not self.stop.is_set():
+        while self.unparsed and not stopping(0):
             if not first:
                 self._check_lease()  # a long backlog must not outlive a Postgres lease without renewing it
             first = False
             items = []
             for ev in self.unparsed[:_PARSE_BATCH]:
-                if self.stop.is_set():
+                if stopping(len(items)):
                     break
                 items.append(parsed_item(ev, self._parse_one(ev)))
             if items:
