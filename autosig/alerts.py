@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,8 @@ import orjson
 
 # Epoch values above this are milliseconds (1e11 s is the year 5138).
 _MS_THRESHOLD = 100_000_000_000
+# An epoch as a string: what float() reads, except the words it also takes ("nan", "inf", "1_000")
+_EPOCH = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def payload_of(data: dict[str, Any]) -> dict[str, Any]:
@@ -65,14 +68,13 @@ def to_utc(value: Any) -> datetime | None:
         text = value.strip()
         if not text:
             return None
-        try:
-            value = float(text)
-        except ValueError:
+        if not _EPOCH.fullmatch(text):  # ISO 8601, the usual case: tried first, as a failed float() is slow
             try:
                 parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
             except ValueError:
                 return None
             return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        value = float(text)
     if isinstance(value, int | float):
         seconds = value / 1000 if abs(value) >= _MS_THRESHOLD else value
         try:

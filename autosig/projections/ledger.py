@@ -34,13 +34,16 @@ Rules (each one a place where a follower could otherwise be misled):
 from __future__ import annotations
 
 import math
-from bisect import insort
+from bisect import bisect_right, insort
+from collections import ChainMap
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from itertools import permutations
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from autosig.alerts import payload_of, to_utc
 from autosig.clock import rfc3339
@@ -48,6 +51,10 @@ from autosig.events.record import Event
 
 NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_EDIT_GRACE_SECONDS = 900.0
+# Messages posted within this long of the newest one are followed on a fork rebuilt after every change, since edits,
+# late parses and other channels' older alerts still arrive for them; older ones are followed once, for good.
+DEFAULT_SETTLE_SECONDS = 3600.0
+_NO_SIGNALS = b"[]"
 MULTIPLIERS = {"option": 100.0, "stock": 1.0, "future": 1.0}
 RAW_TYPES = ("alert.received", "alert.edited")
 # Parsed fractions are rounded ("sold 1/3" is 0.3333), so selling all but this share of a position is selling
@@ -168,13 +175,16 @@ def _round(value: float, places: int) -> float:
 
 @dataclass(slots=True)
 class _Alert:
-    """One message as the ledger uses it: the chosen version's text, the original posting time."""
+    """One recorded version of a message (alert.received or alert.edited), reduced at apply to what the ledger reads:
+    the event itself is not kept (its line and full payload cost kilobytes per alert). In a replay, the chosen
+    version of a message is shown with the original posting time."""
 
     raw_seq: int
     source_id: str
-    posted: datetime
+    posted: datetime  # this version's created_at (else when it was recorded)
     text: str | None
     reply_to: str | None
+    edited: datetime  # Whop's updated_at, else when it was recorded (decides whether an edit is in time)
 
     def view(self) -> dict[str, Any]:
         return {"raw_seq": self.raw_seq, "source_id": self.source_id, "created_at": rfc3339(self.posted),
@@ -213,10 +223,16 @@ class _Position:
     realized: float = 0.0
     fills: list[_Fill] = field(default_factory=list)
     assumed: list[str] = field(default_factory=list)
+    # (fills when rendered, the view): every change adds a fill, so the count says whether the view is current.
+    # A position open for long gathers many fills, and the ledger is rendered again after every new alert.
+    rendered: tuple[int, dict[str, Any]] | None = None
 
     @property
     def multiplier(self) -> float:
         return MULTIPLIERS[self.key[1]]
+
+    def copy(self) -> _Position:
+        return replace(self, fills=list(self.fills), assumed=list(self.assumed))
 
     def buy(self, action: str, quantity: float, price: float, alert: _Alert) -> None:
         # average cost: what is still open keeps its average, the new lot is weighted in
@@ -237,6 +253,12 @@ class _Position:
         return fill
 
     def view(self) -> dict[str, Any]:
+        """What readers see. Shared between reads (it is kept until the position changes): never change it."""
+        if self.rendered is None or self.rendered[0] != len(self.fills):
+            self.rendered = (len(self.fills), self._render())
+        return self.rendered[1]
+
+    def _render(self) -> dict[str, Any]:
         exits = [f for f in self.fills if f.realized is not None]
         exit_qty = sum(f.quantity for f in exits)
         closed = self.quantity == 0
@@ -261,6 +283,43 @@ class _Position:
         }
 
 
+def _json(value: Any) -> bytes:
+    # orjson's bytes keep the whole buffer they were written into (4 KiB at least); a copy is the JSON's own size
+    return bytes(memoryview(orjson.dumps(value)))
+
+
+def _version(event: Event, source: str, recorded: datetime) -> _Alert:
+    try:
+        payload = payload_of(event.data)
+    except (KeyError, TypeError, ValueError):
+        payload = {}
+    payload = payload if isinstance(payload, dict) else {}
+    posted = to_utc(payload.get("created_at")) or recorded
+    updated = payload.get("updated_at")
+    # most versions were never edited: share the posting time's object rather than parse a second one
+    edited = posted if updated is not None and updated == payload.get("created_at") else to_utc(updated) or recorded
+    content = payload.get("content")
+    reply = payload.get("replying_to_message_id")
+    return _Alert(event.seq, source, posted, content if isinstance(content, str) else None,
+                  None if reply is None else str(reply), edited)  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Problem:
+    """Something the ledger did not follow: what, why, the alert and its signal (as JSON)."""
+
+    kind: str
+    reason: str
+    alert: _Alert
+    signal: bytes | None
+    extra: dict[str, Any]
+
+    def view(self) -> dict[str, Any]:
+        signal = None if self.signal is None else orjson.loads(self.signal)
+        extra = {name: value.view() if isinstance(value, _Alert) else value for name, value in self.extra.items()}
+        return {"kind": self.kind, "reason": self.reason, "alert": self.alert.view(), "signal": signal, **extra}
+
+
 @dataclass(slots=True)
 class _Message:
     alert: _Alert
@@ -273,27 +332,51 @@ class _Book:
 
     def __init__(self) -> None:
         self.open: dict[Key, _Position] = {}
+        self.borrowed: set[Key] = set()  # open positions shared with the book this one was forked from
         self.closed: list[_Position] = []
-        self.exits: list[tuple[_Position, _Fill]] = []
-        self.problems: list[dict[str, Any]] = []
+        self.exits: list[tuple[_Position, _Fill, float]] = []  # with the realized total after each
+        # running totals, so a read costs the size of what it shows, not of the whole history
+        self.realized = 0.0
+        self.by_ticker: dict[str, float] = {}
+        self.by_day: dict[str, float] = {}  # America/New_York date of the exit's alert
+        self.outcomes = {"win": 0, "loss": 0, "flat": 0}
+        self.problems: list[_Problem] = []
         self.contracts: dict[str, list[Key]] = {}  # source_id -> contracts its signals resolved to (for replies)
         # how the next position on a contract opens: (instrument, legs, direction, what was assumed)
         self.details: dict[Key, tuple[str, list[dict[str, Any]], int, str | None]] = {}
-        self.followed: set[str] = set()  # source_ids replayed into this book
         self.last: tuple[datetime, int] = (_NO_TIME, 0)  # order key of the last message replayed
 
     def replay(self, message: _Message, order: tuple[datetime, int]) -> None:
         for edit in message.late_edits:
             self.problem("late_edit", "edited after the grace period: the original is followed", message.alert,
-                         None, edit=edit.view())  # fmt: skip
+                         None, edit=edit)  # fmt: skip
         for signal in message.signals:
             self.follow(message.alert, signal)
-        self.followed.add(message.alert.source_id)
         self.last = max(self.last, order)
 
     def problem(self, kind: str, reason: str, alert: _Alert, signal: dict[str, Any] | None, **extra: Any) -> None:
-        copy = dict(signal) if signal is not None else None  # the event's dict stays untouched by readers
-        self.problems.append({"kind": kind, "reason": reason, "alert": alert.view(), "signal": copy, **extra})
+        # kept encoded and rendered on read: a long history lists many problems, and a signal's dict costs ten
+        # times its JSON
+        self.problems.append(_Problem(kind, reason, alert, None if signal is None else _json(signal), extra))
+
+    def fork(self) -> _Book:
+        """A copy to follow unsettled messages on, sharing what following them cannot change: closed positions,
+        fills and problems never change once made; open positions do, so they are copied."""
+        book = _Book()
+        book.open = dict(self.open)
+        book.borrowed = set(self.open)  # copied on first change (see _own), so most keep their rendered views
+        book.closed = list(self.closed)
+        book.exits = list(self.exits)
+        book.realized = self.realized
+        book.by_ticker = dict(self.by_ticker)
+        book.by_day = dict(self.by_day)
+        book.outcomes = dict(self.outcomes)
+        book.problems = list(self.problems)
+        # the fork only follows messages this book has not, so their entries go to the first map
+        book.contracts = ChainMap({}, self.contracts)  # type: ignore[assignment]
+        book.details = ChainMap({}, self.details)  # type: ignore[assignment]
+        book.last = self.last
+        return book
 
     def follow(self, alert: _Alert, signal: dict[str, Any]) -> None:
         action = signal.get("action")
@@ -345,6 +428,14 @@ class _Book:
         else:
             self._sell(alert, signal, key, action, price)
 
+    def _own(self, key: Key) -> _Position | None:
+        """The open position on `key`, safe to change: a fork's first change to a borrowed one copies it."""
+        position = self.open.get(key)
+        if position is not None and key in self.borrowed:
+            self.borrowed.discard(key)
+            position = self.open[key] = position.copy()
+        return position
+
     def _from_reply(self, reply_to: str, ticker: str | None) -> tuple[Key | None, str | None]:
         keys = [k for k in self.contracts.get(reply_to, ()) if ticker is None or k[0] == ticker]
         if len(keys) > 1:
@@ -363,7 +454,7 @@ class _Book:
 
     def _buy(self, alert: _Alert, signal: dict[str, Any], key: Key, action: str, price: float, named: bool) -> None:
         instrument, legs, direction, assumed = self.details[key]
-        position = self.open.get(key)
+        position = self._own(key)
         if position is not None and named and _direction(signal, _legs(signal))[0] != position.direction:
             self.problem("conflicting_open", f"{action} on the opposite side of an open position", alert, signal)
             return
@@ -381,7 +472,7 @@ class _Book:
         position.buy(action, quantity, price, alert)
 
     def _sell(self, alert: _Alert, signal: dict[str, Any], key: Key, action: str, price: float) -> None:
-        position = self.open.get(key)
+        position = self._own(key)
         if position is None:
             self.problem("unmatched", f"{action} of a position that is not open", alert, signal)
             return
@@ -398,10 +489,16 @@ class _Book:
             self.problem("ambiguous", why, alert, signal)
             return
         fill = position.sell(action, amount, price, alert)
-        self.exits.append((position, fill))
+        realized = fill.realized or 0.0
+        self.realized += realized
+        self.by_ticker[key[0]] = self.by_ticker.get(key[0], 0.0) + realized
+        day = alert.posted.astimezone(NEW_YORK).date().isoformat()
+        self.by_day[day] = self.by_day.get(day, 0.0) + realized
+        self.exits.append((position, fill, self.realized))
         if position.quantity == 0:
             del self.open[key]
             self.closed.append(position)
+            self.outcomes[_outcome(position.realized)] += 1
 
 
 def _fits_legs(pattern: tuple[tuple[Any, ...], ...], shapes: tuple[tuple[Any, ...], ...]) -> bool:
@@ -416,16 +513,30 @@ def _fits_legs(pattern: tuple[tuple[Any, ...], ...], shapes: tuple[tuple[Any, ..
 
 
 class Ledger:
-    """Paper positions and P&L from following every alert. apply() only records references; reads replay."""
+    """Paper positions and P&L from following every alert.
 
-    def __init__(self, parser_version: str, edit_grace_seconds: float | None = DEFAULT_EDIT_GRACE_SECONDS) -> None:
+    apply() keeps each alert version and parse in compact form (no events, signals as JSON). Reads follow messages
+    in posting order into a settled book, which only ever grows, plus — for messages posted within `settle_seconds`
+    of the newest one, where edits, late parses and other channels' older alerts still arrive — a fork of it rebuilt
+    on the first read after a change. Only a change to a settled message (a late parse of an old alert, an edit long
+    after posting, a switch of the active parser version) replays everything."""
+
+    def __init__(
+        self,
+        parser_version: str,
+        edit_grace_seconds: float | None = DEFAULT_EDIT_GRACE_SECONDS,
+        settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+    ) -> None:
         self._version = str(parser_version)
         self.edit_grace_seconds = edit_grace_seconds
-        self._raw: dict[int, Event] = {}
+        self.settle_seconds = settle_seconds
+        self._raw: dict[int, _Alert] = {}
         self._versions: dict[str, list[int]] = {}  # source_id -> raw seqs of its versions, ascending
-        self._parses: dict[int, dict[str, list[dict[str, Any]]]] = {}  # raw seq -> parser version -> signals
-        self._book: _Book | None = None  # None: replay everything on the next read
-        self._pending: dict[str, None] = {}  # new messages the book has not followed yet (an ordered set)
+        self._parses: dict[str, dict[int, bytes]] = {}  # parser version -> raw seq -> its signals as JSON
+        self._newest = _NO_TIME  # the newest posting time seen: the settle horizon trails it
+        self._settled: _Book | None = None  # None: replay everything on the next read
+        self._unsettled: dict[str, None] = {}  # messages not followed in the settled book (an ordered set)
+        self._book: _Book | None = None  # what reads answer from, until the next change
 
     @property
     def parser_version(self) -> str:
@@ -436,22 +547,30 @@ class Ledger:
         # every version's parses are kept, so switching needs no re-read of the streams
         if str(version) != self._version:
             self._version = str(version)
-            self._book = None
-            self._pending.clear()
+            self._forget()
+
+    def _forget(self) -> None:
+        self._settled = self._book = None
+        self._unsettled.clear()
 
     def apply(self, event: Event) -> None:
         data = event.data if isinstance(event.data, dict) else {}
         if event.type in RAW_TYPES:
             if event.seq in self._raw or data.get("source_id") is None:
                 return
-            self._raw[event.seq] = event
             source = str(data["source_id"])
             seqs = self._versions.setdefault(source, [])
+            before = self._order(source) if seqs else None
+            recorded = to_utc(event.ts) or _NO_TIME
+            self._raw[event.seq] = alert = _version(event, source, recorded)
             if not seqs or seqs[-1] < event.seq:
                 seqs.append(event.seq)
             else:
                 insort(seqs, event.seq)
-            self._changed(source)
+            # A posting time ahead of when the alert was recorded (a wrong clock, a hostile payload) must not drag
+            # the settle horizon into the future: that would settle everything the moment it arrives.
+            self._newest = max(self._newest, min(alert.posted, recorded))
+            self._changed(source, before)
         elif event.type == "alert.parsed":
             raw_seq = data.get("raw_seq")
             if type(raw_seq) is not int:
@@ -459,93 +578,87 @@ class Ledger:
             signals = data.get("signals") if data.get("kind") == "signal" else []
             signals = [s for s in signals if isinstance(s, dict)] if isinstance(signals, list) else []
             version = str(data.get("parser_version"))
-            self._parses.setdefault(raw_seq, {})[version] = signals
+            by_seq = self._parses.setdefault(version, {})
+            by_seq[raw_seq] = _json(signals) if signals else _NO_SIGNALS
             raw = self._raw.get(raw_seq)
             if raw is not None and version == self._version:  # else its raw event marks the change on arrival
-                self._changed(str(raw.data["source_id"]))
+                self._changed(raw.source_id, None)
 
-    def _changed(self, source: str) -> None:
-        # A message the book has not seen can usually be followed on top of it (new alerts arrive in posting
-        # order); a change to one it has followed (an edit, a re-parse) means replaying everything.
-        if self._book is None:
+    def _order(self, source: str) -> tuple[datetime, int]:
+        """Where a message is followed: by its first version's posting time, then its first seq."""
+        first = self._versions[source][0]
+        return self._raw[first].posted, first
+
+    def _changed(self, source: str, before: tuple[datetime, int] | None) -> None:
+        self._book = None
+        settled = self._settled
+        if settled is None:
             return
-        if source in self._book.followed:
-            self._book = None
-            self._pending.clear()
+        if settled.last >= self._order(source) or (before is not None and settled.last >= before):
+            self._forget()  # a message at or before the settled end changed: its whole future may differ
         else:
-            self._pending[source] = None
+            self._unsettled[source] = None
 
     # --- replay -------------------------------------------------------------------------------------------------
 
-    def _alert(self, seq: int, posted: datetime | None = None) -> _Alert:
-        event = self._raw[seq]
-        try:
-            payload = payload_of(event.data)
-        except (KeyError, TypeError, ValueError):
-            payload = {}
-        payload = payload if isinstance(payload, dict) else {}
-        if posted is None:
-            posted = to_utc(payload.get("created_at")) or to_utc(event.ts) or _NO_TIME
-        content = payload.get("content")
-        reply = payload.get("replying_to_message_id")
-        return _Alert(seq, str(event.data["source_id"]), posted, content if isinstance(content, str) else None,
-                      None if reply is None else str(reply))  # fmt: skip
-
-    def _edited_at(self, seq: int) -> datetime:
-        event = self._raw[seq]
-        try:
-            stamp = payload_of(event.data).get("updated_at")
-        except (AttributeError, KeyError, TypeError, ValueError):
-            stamp = None
-        return to_utc(stamp) or to_utc(event.ts) or _NO_TIME
-
     def _message(self, seqs: list[int]) -> _Message | None:
-        first = self._alert(seqs[0])
-        chosen: tuple[int, list[dict[str, Any]]] | None = None
-        late: list[tuple[int, list[dict[str, Any]]]] = []
+        first = self._raw[seqs[0]]
+        parses = self._parses.get(self._version, {})
+        chosen: tuple[int, bytes] | None = None
+        late: list[tuple[int, bytes]] = []
         grace = self.edit_grace_seconds
         for seq in seqs:
-            signals = self._parses.get(seq, {}).get(self._version)
+            signals = parses.get(seq)
             if signals is None:
                 continue  # not parsed by the active version (yet)
-            if seq == seqs[0] or grace is None or (self._edited_at(seq) - first.posted).total_seconds() <= grace:
+            if seq == seqs[0] or grace is None or (self._raw[seq].edited - first.posted).total_seconds() <= grace:
                 chosen = (seq, signals)
             else:
                 late.append((seq, signals))
         if chosen is None:
             return None
-        alert = first if chosen[0] == seqs[0] else self._alert(chosen[0], first.posted)
-        late_edits = [self._alert(seq, first.posted) for seq, signals in late if signals or chosen[1]]
-        return _Message(alert, chosen[1], late_edits)
+        alert = first if chosen[0] == seqs[0] else replace(self._raw[chosen[0]], posted=first.posted)
+        has_signals = chosen[1] is not _NO_SIGNALS
+        late_edits = [replace(self._raw[seq], posted=first.posted) for seq, signals in late
+                      if has_signals or signals is not _NO_SIGNALS]  # fmt: skip
+        return _Message(alert, orjson.loads(chosen[1]) if has_signals else [], late_edits)
 
-    def _ordered(self, sources: Iterable[str]) -> list[tuple[tuple[datetime, int], _Message]]:
-        """The messages of `sources` that have a parse, in posting order — not recording order: channels are
-        polled in turn, so one channel's older alert can be recorded after another's newer one."""
-        out = []
-        for source in sources:
-            seqs = self._versions[source]
-            message = self._message(seqs)
-            if message is not None:
-                out.append(((message.alert.posted, seqs[0]), message))
+    def _ordered(self, sources: Iterable[str]) -> list[tuple[tuple[datetime, int], str]]:
+        """The messages of `sources` with a parse by the active version, in posting order — not recording order:
+        channels are polled in turn, so one channel's older alert can be recorded after another's newer one.
+        Only their places: a message is decoded when it is followed, so a full replay holds one at a time."""
+        parsed = self._parses.get(self._version, {})
+        versions = self._versions
+        out = [(self._order(source), source) for source in sources if any(seq in parsed for seq in versions[source])]
         out.sort(key=lambda item: item[0])
         return out
 
-    def _replayed(self) -> _Book:
-        book = self._book
-        if book is not None and self._pending:
-            news = self._ordered(self._pending)
-            if news and news[0][0] < book.last:
-                book = None  # posted before something already followed: replay everything
-            else:
-                for order, message in news:
-                    book.replay(message, order)
-                    del self._pending[message.alert.source_id]  # the rest wait for their parse
-        if book is None:
-            book = _Book()
-            for order, message in self._ordered(self._versions):
+    def _follow(self, book: _Book, news: list[tuple[tuple[datetime, int], str]]) -> None:
+        for order, source in news:
+            message = self._message(self._versions[source])
+            if message is not None:
                 book.replay(message, order)
-            self._book = book
-            self._pending.clear()
+
+    def _replayed(self) -> _Book:
+        if self._book is not None:
+            return self._book
+        settled = self._settled
+        if settled is None:
+            settled = self._settled = _Book()
+            self._unsettled = dict.fromkeys(self._versions)
+        news = self._ordered(self._unsettled)
+        # Messages posted long enough before the newest one are followed for good; a message without a parse of the
+        # active version stays unsettled until its parse arrives.
+        horizon = self._newest - timedelta(seconds=self.settle_seconds)
+        settling = bisect_right(news, horizon, key=lambda item: item[0][0])
+        self._follow(settled, news[:settling])
+        for _, source in news[:settling]:
+            del self._unsettled[source]
+        book = settled
+        if settling < len(news):
+            book = settled.fork()
+            self._follow(book, news[settling:])
+        self._book = book
         return book
 
     # --- read ---------------------------------------------------------------------------------------------------
@@ -560,69 +673,53 @@ class Ledger:
 
     def pnl_by_ticker(self) -> dict[str, float]:
         """Realized P&L per ticker, including trims of positions still open."""
-        totals: dict[str, float] = {}
-        for position, fill in self._replayed().exits:
-            totals[position.key[0]] = totals.get(position.key[0], 0.0) + (fill.realized or 0.0)
-        return {ticker: _round(total, 2) for ticker, total in sorted(totals.items())}
+        return {ticker: _round(total, 2) for ticker, total in sorted(self._replayed().by_ticker.items())}
 
     def pnl_by_day(self) -> dict[str, float]:
         """Realized P&L per America/New_York date of the alert that realized it (a trim or a close)."""
-        totals: dict[str, float] = {}
-        for _, fill in self._replayed().exits:
-            day = fill.alert.posted.astimezone(NEW_YORK).date().isoformat()
-            totals[day] = totals.get(day, 0.0) + (fill.realized or 0.0)
-        return {day: _round(total, 2) for day, total in sorted(totals.items())}
+        return {day: _round(total, 2) for day, total in sorted(self._replayed().by_day.items())}
 
     def win_rate(self) -> float | None:
         """Share of closed round trips with a positive P&L; None before the first one."""
-        closed = self._replayed().closed
-        if not closed:
-            return None
-        return sum(1 for p in closed if _outcome(p.realized) == "win") / len(closed)
+        book = self._replayed()
+        return book.outcomes["win"] / len(book.closed) if book.closed else None
 
-    def equity_curve(self) -> list[dict[str, Any]]:
-        """Cumulative realized P&L after each exit, in posting order."""
-        out = []
-        equity = 0.0
-        for position, fill in self._replayed().exits:
-            equity += fill.realized or 0.0
-            out.append({"at": rfc3339(fill.alert.posted), "equity": _round(equity, 2),
-                        "realized": _round(fill.realized or 0.0, 2), "ticker": position.key[0],
-                        "contract": _label(position.key[0], position.key[1], position.legs),
-                        "source_id": fill.alert.source_id})  # fmt: skip
-        return out
+    def equity_curve(self, last: int | None = None) -> list[dict[str, Any]]:
+        """Cumulative realized P&L after each exit (or the `last` ones), in posting order."""
+        exits = self._replayed().exits
+        return [{"at": rfc3339(fill.alert.posted), "equity": _round(equity, 2),
+                 "realized": _round(fill.realized or 0.0, 2), "ticker": position.key[0],
+                 "contract": _label(position.key[0], position.key[1], position.legs),
+                 "source_id": fill.alert.source_id}
+                for position, fill, equity in exits[-last if last else 0:]]  # fmt: skip
 
     def problems(self) -> list[dict[str, Any]]:
         """What was not followed, with the alert: unmatched, ambiguous, no_price, conflicting_open, late_edit."""
-        return list(self._replayed().problems)
+        return [problem.view() for problem in self._replayed().problems]
 
     def summary(self) -> dict[str, Any]:
         """Everything a ledger page or API needs, as one JSON-ready object."""
         book = self._replayed()
-        closed = book.closed
-        realized = sum(fill.realized or 0.0 for _, fill in book.exits)
-        outcomes = [_outcome(p.realized) for p in closed]
-        wins, losses = outcomes.count("win"), outcomes.count("loss")
         return {
             "parser_version": self._version,
             "edit_grace_seconds": self.edit_grace_seconds,
             "multipliers": dict(MULTIPLIERS),
             "totals": {
-                "realized": _round(realized, 2),
-                "trades": len(closed),
-                "wins": wins,
-                "losses": losses,
+                "realized": _round(book.realized, 2),
+                "trades": len(book.closed),
+                "wins": book.outcomes["win"],
+                "losses": book.outcomes["loss"],
                 "win_rate": self.win_rate(),
                 "open_positions": len(book.open),
                 "problems": len(book.problems),
             },
             "positions": self.positions(),
             # the lists grow with the whole history: a page shows the newest (totals above count them all)
-            "trades": [p.view() for p in closed[-SUMMARY_TRADES:]],
+            "trades": [p.view() for p in book.closed[-SUMMARY_TRADES:]],
             "pnl_by_ticker": self.pnl_by_ticker(),
             "pnl_by_day": self.pnl_by_day(),
-            "equity_curve": self.equity_curve()[-SUMMARY_EQUITY_POINTS:],
-            "problems": book.problems[-SUMMARY_PROBLEMS:],
+            "equity_curve": self.equity_curve(SUMMARY_EQUITY_POINTS),
+            "problems": [problem.view() for problem in book.problems[-SUMMARY_PROBLEMS:]],
         }
 
 
