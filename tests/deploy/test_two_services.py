@@ -296,7 +296,10 @@ def test_worker_records_poll_failed_store_while_the_database_is_unreachable(pg_u
         store = open_store(direct, writer="test", fsync=False)
         wait_until(lambda: store.last_seq("raw") >= 12, 60, "the first poll", procs)
         proxy.down()
-        time.sleep(4)
+        # down until the worker has met the outage (a fixed few seconds can pass between two polls on a busy machine)
+        wait_until(lambda: "the event store refused a write" in worker.output, 30, "a write refused by the outage",
+                   procs)  # fmt: skip
+        time.sleep(1)
         assert worker.p.poll() is None, worker.output[-2000:]
         proxy.up()
 
