@@ -341,7 +341,9 @@ class _Book:
         self.by_day: dict[str, float] = {}  # America/New_York date of the exit's alert
         self.outcomes = {"win": 0, "loss": 0, "flat": 0}
         self.problems: list[_Problem] = []
-        self.contracts: dict[str, list[Key]] = {}  # source_id -> contracts its signals resolved to (for replies)
+        # source_id -> contracts its signals resolved to (for replies), each key one shared object (see `keys`)
+        self.contracts: dict[str, tuple[Key, ...]] = {}
+        self.keys: dict[Key, Key] = {}  # one object per contract: a long history names the same few many times
         # how the next position on a contract opens: (instrument, legs, direction, what was assumed)
         self.details: dict[Key, tuple[str, list[dict[str, Any]], int, str | None]] = {}
         self.last: tuple[datetime, int] = (_NO_TIME, 0)  # order key of the last message replayed
@@ -375,6 +377,7 @@ class _Book:
         # the fork only follows messages this book has not, so their entries go to the first map
         book.contracts = ChainMap({}, self.contracts)  # type: ignore[assignment]
         book.details = ChainMap({}, self.details)  # type: ignore[assignment]
+        book.keys = self.keys  # a table of shared objects only: what a fork adds changes no result
         book.last = self.last
         return book
 
@@ -412,9 +415,10 @@ class _Book:
                 why = "without an open position"
             self.problem("unmatched", f"{action} {why}", alert, signal)
             return
-        known = self.contracts.setdefault(alert.source_id, [])
+        key = self.keys.setdefault(key, key)
+        known = self.contracts.get(alert.source_id, ())
         if key not in known:
-            known.append(key)
+            self.contracts[alert.source_id] = (*known, key)
         if action in ("open", "add") and key not in self.open and (legs or key not in self.details):
             # how the next position on this contract opens: as the latest alert that named it in full said
             self.details[key] = (str(signal.get("instrument") or cls), legs, *_direction(signal, legs))
