@@ -34,7 +34,7 @@ Rules (each one a place where a follower could otherwise be misled):
 from __future__ import annotations
 
 import math
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import ChainMap
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -55,6 +55,7 @@ DEFAULT_EDIT_GRACE_SECONDS = 900.0
 # late parses and other channels' older alerts still arrive for them; older ones are followed once, for good.
 DEFAULT_SETTLE_SECONDS = 3600.0
 _NO_SIGNALS = b"[]"
+LATE_EDIT = "edited after the grace period: the original is followed"
 MULTIPLIERS = {"option": 100.0, "stock": 1.0, "future": 1.0}
 RAW_TYPES = ("alert.received", "alert.edited")
 # Parsed fractions are rounded ("sold 1/3" is 0.3333), so selling all but this share of a position is selling
@@ -350,8 +351,7 @@ class _Book:
 
     def replay(self, message: _Message, order: tuple[datetime, int]) -> None:
         for edit in message.late_edits:
-            self.problem("late_edit", "edited after the grace period: the original is followed", message.alert,
-                         None, edit=edit)  # fmt: skip
+            self.problem("late_edit", LATE_EDIT, message.alert, None, edit=edit)
         for signal in message.signals:
             self.follow(message.alert, signal)
         self.last = max(self.last, order)
@@ -574,7 +574,7 @@ class Ledger:
             # A posting time ahead of when the alert was recorded (a wrong clock, a hostile payload) must not drag
             # the settle horizon into the future: that would settle everything the moment it arrives.
             self._newest = max(self._newest, min(alert.posted, recorded))
-            self._changed(source, before)
+            self._changed(source, event.seq, before)
         elif event.type == "alert.parsed":
             raw_seq = data.get("raw_seq")
             if type(raw_seq) is not int:
@@ -583,25 +583,57 @@ class Ledger:
             signals = [s for s in signals if isinstance(s, dict)] if isinstance(signals, list) else []
             version = str(data.get("parser_version"))
             by_seq = self._parses.setdefault(version, {})
+            again = raw_seq in by_seq
             by_seq[raw_seq] = _json(signals) if signals else _NO_SIGNALS
             raw = self._raw.get(raw_seq)
             if raw is not None and version == self._version:  # else its raw event marks the change on arrival
-                self._changed(raw.source_id, None)
+                if again:
+                    self._forget()  # a second parse by one version (never from a store: parse keys are unique)
+                self._changed(raw.source_id, raw_seq, None)
 
     def _order(self, source: str) -> tuple[datetime, int]:
         """Where a message is followed: by its first version's posting time, then its first seq."""
         first = self._versions[source][0]
         return self._raw[first].posted, first
 
-    def _changed(self, source: str, before: tuple[datetime, int] | None) -> None:
+    def _changed(self, source: str, seq: int, before: tuple[datetime, int] | None) -> None:
+        """Version `seq` of message `source` arrived (its raw event or its parse); `before` is where the message
+        stood before a raw arrival."""
         self._book = None
         settled = self._settled
         if settled is None:
             return
-        if settled.last >= self._order(source) or (before is not None and settled.last >= before):
-            self._forget()  # a message at or before the settled end changed: its whole future may differ
-        else:
+        order = self._order(source)
+        if settled.last < order and (before is None or settled.last < before):
             self._unsettled[source] = None
+        elif before not in (None, order) or not self._listed_late_edit(settled, source, seq):
+            self._forget()  # a message at or before the settled end changed: its whole future may differ
+
+    def _listed_late_edit(self, settled: _Book, source: str, seq: int) -> bool:
+        """Whether version `seq` of a settled message is an edit after the grace period — which changes nothing
+        but the list of problems — and is now listed where a replay would list it. Analysts edit old alerts
+        ("closed for +50%"); replaying the whole history for each would stall a long-lived ledger."""
+        seqs = self._versions[source]
+        grace = self.edit_grace_seconds
+        first = self._raw[seqs[0]]
+        if grace is None or seq == seqs[0] or (self._raw[seq].edited - first.posted).total_seconds() <= grace:
+            return False
+        if seq not in self._parses.get(self._version, {}):
+            return True  # listed once its parse arrives
+        message = self._message(seqs)
+        if message is None:
+            return False  # the message was not followed before: it is new history
+        edit = next((e for e in message.late_edits if e.raw_seq == seq), None)
+        if edit is not None:  # else neither it nor the followed version has signals: nothing to list
+            # a replay lists a message's late edits first, in seq order, then what its signals did not follow
+            def rank(p: _Problem) -> tuple[tuple[datetime, int], int, int]:
+                late = p.kind == "late_edit"
+                return self._order(p.alert.source_id), 0 if late else 1, p.extra["edit"].raw_seq if late else 0
+
+            problems = settled.problems
+            at = bisect_left(problems, (self._order(source), 0, seq), key=rank)
+            problems.insert(at, _Problem("late_edit", LATE_EDIT, message.alert, None, {"edit": edit}))
+        return True
 
     # --- replay -------------------------------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ class Feed:
         self._event(self.parsed, "alert.parsed", data, DAY1)
 
     def ledger(self, **kw) -> Ledger:
+        """A ledger fed every event so far, raw stream first."""
         ledger = Ledger("1", **kw)
         for event in self.raw + self.parsed:
             ledger.apply(event)
@@ -243,6 +244,25 @@ def test_a_version_that_moves_a_settled_message_later_replays_it():
     # a is closed by c; b, posted last, is open once (not followed both where it was and where it moved to)
     assert [(t["opened_quantity"], t["avg_entry"]) for t in ledger.trades()] == [(1, 1.0)]
     assert [(p["opened_quantity"], p["avg_entry"]) for p in ledger.positions()] == [(1, 3.0)]
+
+
+def test_a_late_edit_of_a_settled_alert_is_listed_in_place_without_a_replay():
+    f = Feed()
+    f.alert("a", at(DAY1, 0), opt("open", "SPY", 600.0, "C", 1.0, 1))
+    f.alert("b", at(DAY1, 10), opt("close", "QQQ", 500.0, "P", 2.0, side="sell"))  # unmatched: listed
+    f.alert("c", at(DAY1, 300), stock("open", "AAPL", 190.0, 10))
+    ledger = f.ledger(settle_seconds=3600.0)
+    ledger.summary()
+    settled = ledger._settled  # a and b are settled (posted over an hour before c); c is not
+    # a edited two hours later: too late to count, listed before b's problem, as a replay lists it
+    f.alert("a", at(DAY1, 0), opt("open", "SPY", 600.0, "C", 5.0, 1), edited_at=at(DAY1, 120))
+    for event in (f.raw[-1], f.parsed[-1]):
+        ledger.apply(event)
+    problems = ledger.problems()
+    assert [(p["kind"], p["alert"]["source_id"]) for p in problems] == [("late_edit", "a"), ("unmatched", "b")]
+    assert problems[0]["edit"]["raw_seq"] == 4 and ledger.positions()[0]["avg_entry"] == 1.0
+    assert ledger.summary() == f.ledger().summary()
+    assert ledger._settled is settled  # listed in place: the settled book was not replayed
 
 
 def test_only_the_active_parser_version_counts():
