@@ -10,7 +10,7 @@
 - SSE delivery: a line appended to disk -> its `event: signal` arrives on an open /api/stream, p50/p99 (goal p99 <=
   25 ms), beside the freshness p99 of the same run (samples 60 ms apart: closer signals are batched for up to 50 ms);
 - the paper ledger, built in a process only on its first ledger request: seconds until /api/ledger answers, beside
-  the cold start, and what it adds to the process's RSS;
+  the cold start, and what it adds to the process's RSS; then a new alert on disk -> in /api/ledger, p50/p99;
 - RSS of each worker of the real gunicorn command after catching up (goal <= 150 MB), beside a worker of the same
   command on an empty log.
 
@@ -303,6 +303,25 @@ def run(args: argparse.Namespace) -> list[Row]:
         rows.append(Row("web", "first /api/ledger (ledger built on demand)", built, "s", "cold start (same run)", cold))
         rows.append(Row("web", "RSS the ledger adds to the process", _rss_mib() - before, "MiB",
                         "process RSS before it", before))
+        # then each new alert is followed on top of what is settled (posted after the log's last alert, as live
+        # alerts are), not by a replay of the history
+        writer = open_store(f"file:{directory}", writer="worker", fsync=False)
+        after_log = genlog.T0 + n * 30 + 60
+        follow = []
+        for i in range(30):
+            seen = client.get("/api/ledger").get_json()["totals"]["problems"]
+            _append_signal(writer, f"ledger_{i}", f"LEDGER{i}", created=after_log + i)  # no price: listed
+            written = time.perf_counter()
+            while client.get("/api/ledger").get_json()["totals"]["problems"] == seen:
+                if time.perf_counter() - written > 60:
+                    raise RuntimeError("a new alert did not reach /api/ledger within 60 s")
+                time.sleep(0.001)
+            follow.append((time.perf_counter() - written) * 1000)
+        writer.close()
+        rows.append(Row("web", "new alert on disk -> in /api/ledger p50", percentile(follow, 50), "ms",
+                        "first /api/ledger (ms)", built * 1000))
+        rows.append(Row("web", "new alert on disk -> in /api/ledger p99", percentile(follow, 99), "ms",
+                        "freshness p99 of /api/signals (same run)", f99))
         stop_host(app)
 
         if shutil.which("gunicorn", path=str(Path(sys.executable).parent)):
@@ -344,9 +363,9 @@ def _rss_mib(pid: int | str = "self") -> float:
     return float("nan")
 
 
-def _append_signal(writer, mid: str, ticker: str) -> int:
+def _append_signal(writer, mid: str, ticker: str, created: float | None = None) -> int:
     """Appends a new alert and its parse (one signal on `ticker`), as the worker would; returns the raw seq."""
-    payload = {"id": mid, "content": f"BTO {ticker} 1c @ 1", "created_at": rfc3339(time.time())}
+    payload = {"id": mid, "content": f"BTO {ticker} 1c @ 1", "created_at": rfc3339(created or time.time())}
     raw = writer.append(
         "raw",
         "alert.received",

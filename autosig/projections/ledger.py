@@ -199,15 +199,19 @@ class _Fill:
     price: float
     alert: _Alert
     realized: float | None = None  # exits only
+    # A fill never changes, and a long-open position is rendered again after every new alert: kept while shown
+    rendered: dict[str, Any] | None = None
 
     def view(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "quantity": _round(self.quantity, 6),
-            "price": self.price,
-            "realized": None if self.realized is None else _round(self.realized, 2),
-            "alert": self.alert.view(),
-        }
+        if self.rendered is None:
+            self.rendered = {
+                "action": self.action,
+                "quantity": _round(self.quantity, 6),
+                "price": self.price,
+                "realized": None if self.realized is None else _round(self.realized, 2),
+                "alert": self.alert.view(),
+            }
+        return self.rendered
 
 
 @dataclass(slots=True)
@@ -227,6 +231,10 @@ class _Position:
     # (fills when rendered, the view): every change adds a fill, so the count says whether the view is current.
     # A position open for long gathers many fills, and the ledger is rendered again after every new alert.
     rendered: tuple[int, dict[str, Any]] | None = None
+    label: str = ""  # "SPY 600C 2027-01-17": fixed by key and legs, and named in every equity curve point
+
+    def __post_init__(self) -> None:
+        self.label = _label(self.key[0], self.key[1], self.legs)
 
     @property
     def multiplier(self) -> float:
@@ -259,12 +267,18 @@ class _Position:
             self.rendered = (len(self.fills), self._render())
         return self.rendered[1]
 
+    def forget_views(self) -> None:
+        """Drops what view() kept (for a trade no longer shown: the history must not keep every rendering)."""
+        self.rendered = None
+        for fill in self.fills:
+            fill.rendered = None
+
     def _render(self) -> dict[str, Any]:
         exits = [f for f in self.fills if f.realized is not None]
         exit_qty = sum(f.quantity for f in exits)
         closed = self.quantity == 0
         return {
-            "contract": _label(self.key[0], self.key[1], self.legs),
+            "contract": self.label,
             "ticker": self.key[0],
             "instrument": self.instrument,
             "legs": [dict(leg) for leg in self.legs],  # copies: these dicts belong to recorded events
@@ -402,7 +416,7 @@ class _Book:
         if key is None and action != "open":
             fitting = self._fitting(ticker, cls, shapes)
             if len(fitting) > 1:
-                labels = [_label(k[0], k[1], self.open[k].legs) for k in fitting]
+                labels = [self.open[k].label for k in fitting]
                 self.problem("ambiguous", f"{action} fits several open positions", alert, signal, candidates=labels)
                 return
             key = fitting[0] if fitting else None
@@ -541,6 +555,7 @@ class Ledger:
         self._settled: _Book | None = None  # None: replay everything on the next read
         self._unsettled: dict[str, None] = {}  # messages not followed in the settled book (an ordered set)
         self._book: _Book | None = None  # what reads answer from, until the next change
+        self._trades_shown_from = 0  # summary() shows the trades from here on (views of earlier ones are dropped)
 
     @property
     def parser_version(self) -> str:
@@ -725,7 +740,7 @@ class Ledger:
         exits = self._replayed().exits
         return [{"at": rfc3339(fill.alert.posted), "equity": _round(equity, 2),
                  "realized": _round(fill.realized or 0.0, 2), "ticker": position.key[0],
-                 "contract": _label(position.key[0], position.key[1], position.legs),
+                 "contract": position.label,
                  "source_id": fill.alert.source_id}
                 for position, fill, equity in exits[-last if last else 0:]]  # fmt: skip
 
@@ -736,6 +751,10 @@ class Ledger:
     def summary(self) -> dict[str, Any]:
         """Everything a ledger page or API needs, as one JSON-ready object."""
         book = self._replayed()
+        shown_from = max(0, len(book.closed) - SUMMARY_TRADES)
+        for trade in book.closed[self._trades_shown_from : shown_from]:
+            trade.forget_views()  # closed before the trades shown now
+        self._trades_shown_from = shown_from
         return {
             "parser_version": self._version,
             "edit_grace_seconds": self.edit_grace_seconds,
