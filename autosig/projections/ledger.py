@@ -66,6 +66,7 @@ _NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 SUMMARY_TRADES = 500
 SUMMARY_PROBLEMS = 500
 SUMMARY_EQUITY_POINTS = 5_000
+SUMMARY_FILLS = 20  # per open position (one averaged down for months gathers hundreds; fill_count says how many)
 
 Key = tuple[str, str, tuple[tuple[Any, ...], ...]]  # (ticker, "option" | "stock" | "future", leg shapes)
 
@@ -295,6 +296,7 @@ class _Position:
             "closed_at": rfc3339(self.fills[-1].alert.posted) if closed else None,
             "assumed": list(self.assumed),
             "fills": [f.view() for f in self.fills],
+            "fill_count": len(self.fills),
         }
 
 
@@ -525,6 +527,11 @@ def _fits_legs(pattern: tuple[tuple[Any, ...], ...], shapes: tuple[tuple[Any, ..
     if len(pattern) != len(shapes):
         return False
     return any(all(_fits(p, s) for p, s in zip(pattern, order, strict=True)) for order in permutations(shapes))
+
+
+def _newest_fills(view: dict[str, Any]) -> dict[str, Any]:
+    fills = view["fills"]
+    return view if len(fills) <= SUMMARY_FILLS else {**view, "fills": fills[-SUMMARY_FILLS:]}
 
 
 # --- the projection ---------------------------------------------------------------------------------------------
@@ -768,7 +775,7 @@ class Ledger:
                 "open_positions": len(book.open),
                 "problems": len(book.problems),
             },
-            "positions": self.positions(),
+            "positions": [_newest_fills(p.view()) for p in book.open.values()],
             # the lists grow with the whole history: a page shows the newest (totals above count them all)
             "trades": [p.view() for p in book.closed[-SUMMARY_TRADES:]],
             "pnl_by_ticker": self.pnl_by_ticker(),

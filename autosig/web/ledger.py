@@ -12,7 +12,7 @@ from autosig.clock import rfc3339
 from autosig.events import PARSED, RAW
 from autosig.projections import Projections
 from autosig.web.host import ensure_started
-from autosig.web.jsonout import json_response
+from autosig.web.jsonout import dumps, json_response
 from autosig.web.timetravel import Busy, PastError, requested_past
 
 bp = Blueprint("ledger", __name__)
@@ -29,6 +29,15 @@ class _Memo:
     def __init__(self) -> None:
         self.key: tuple[Any, ...] | None = None
         self.summary: dict[str, Any] = {}
+        self._encoded: tuple[dict[str, Any] | None, bytes] = (None, b"")
+
+    def encoded(self, summary: dict[str, Any]) -> bytes:
+        """`summary` as JSON, encoded once (a long history's ledger is large, and clients poll it)."""
+        held, body = self._encoded
+        if held is not summary:
+            body = dumps(summary)
+            self._encoded = (summary, body)
+        return body
 
     def get(self, p: Projections, generation: int) -> dict[str, Any]:
         key = (id(p), generation, p.last_seq(RAW), p.last_seq(PARSED), p.ledger.parser_version)
@@ -37,19 +46,19 @@ class _Memo:
         return self.summary
 
 
-def ledger_summary() -> tuple[dict[str, Any], str | None]:
-    """The summary for this request (live, or as of the requested moment) and that moment (None when live).
-    Shared between requests: never change it."""
+def ledger_summary() -> tuple[dict[str, Any], str | None, _Memo]:
+    """The summary for this request (live, or as of the requested moment), that moment (None when live) and the
+    memo holding it. Shared between requests: never change it."""
     st = ensure_started()
     past = requested_past(st)
     if past is not None:
         memo = past.memo.setdefault("ledger", _Memo())
-        return past.read(lambda p: memo.get(p, 0)), rfc3339(past.at)
+        return past.read(lambda p: memo.get(p, 0)), rfc3339(past.at), memo
     host = st.host
     if not host.want_ledger(LEDGER_WAIT_SECONDS):
         raise Busy("the paper ledger is being built from the whole history; try again shortly")
     memo = current_app.extensions.setdefault(MEMO, _Memo())
-    return host.read(lambda p: memo.get(p, host.generation)), None
+    return host.read(lambda p: memo.get(p, host.generation)), None, memo
 
 
 @bp.errorhandler(PastError)
@@ -64,11 +73,13 @@ def _busy(exc: Busy) -> Response:
 
 @bp.get("/api/ledger")
 def api_ledger() -> Response:
-    summary, as_of = ledger_summary()
-    return json_response(summary if as_of is None else {**summary, "as_of": as_of})
+    summary, as_of, memo = ledger_summary()
+    if as_of is not None:
+        return json_response({**summary, "as_of": as_of})
+    return Response(memo.encoded(summary), mimetype="application/json")
 
 
 @bp.get("/ledger")
 def page() -> tuple[str, int] | str:
-    summary, as_of = ledger_summary()
+    summary, as_of, _ = ledger_summary()
     return render_template("ledger.html", ledger=summary, as_of=as_of, as_of_arg=request.args.get("as_of", ""))
