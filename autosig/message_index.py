@@ -14,11 +14,14 @@ Positions are whatever `load` understands: a byte offset in a file store, a seq 
 
 from __future__ import annotations
 
+import zlib
 from array import array
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from autosig.events import Event
+from autosig.events.key_index import load_tables, save_tables
 
 _EMPTY = -1
 
@@ -33,16 +36,24 @@ def tag_value(tag: str | bytes) -> int | None:
         return None
 
 
+def id_hash(source_id: str) -> int:
+    """The 32-bit CRC of a message id's UTF-8 bytes: unlike hash(), the same in every process, so a saved index stays
+    valid (a match is confirmed by the 64-bit tag or by loading the event, so 32 bits are enough)."""
+    return zlib.crc32(source_id.encode("utf-8", "surrogatepass"))
+
+
 def _source_id(ev: Event | None) -> Any:
     return ev.data.get("source_id") if ev is not None and isinstance(ev.data, dict) else None
 
 
 class MessageIndex:
-    """An open-addressing table (linear probing, at most 2/3 full) in flat arrays: per message a 64-bit hash of its
-    id, the position of its latest version and that version's tag. Ids are not kept: a hash match is confirmed by
-    loading the event at the position and comparing ids (or, when the caller knows the tag, by the tag matching too:
-    128 bits agreeing). Earlier versions of edited messages are chained in a dict (position -> position of the
-    version before), which holds only edits; latest versions whose key carries no tag are kept in a set."""
+    """An open-addressing table (linear probing, at most 2/3 full) in flat arrays: per message a 32-bit hash of its
+    id (id_hash), the position of its latest version and that version's tag. Ids are not kept: a hash match is
+    confirmed by loading the event at the position and comparing ids (or, when the caller knows the tag, by the tag
+    matching too: 96 bits agreeing). Earlier versions of edited messages are chained in a dict (position -> position
+    of the version before), which holds only edits; latest versions whose key carries no tag are kept in a set.
+
+    A worker saves the index beside a file store's raw stream (save/load), so a restart need not rebuild it."""
 
     __slots__ = ("_load", "_hashes", "_positions", "_tags", "_mask", "_limit", "_count", "_earlier", "_untagged")
 
@@ -89,24 +100,28 @@ class MessageIndex:
         (see tag_value; None when it has none). Callers add versions in stream order."""
         if self._count >= self._limit:
             self._rehash(self._count * 2)
-        h = hash(source_id)
-        i = self._slot(source_id, h)
-        before = self._positions[i]
-        if before == _EMPTY:
-            self._count += 1
-            self._hashes[i] = h
+        h = id_hash(source_id)
+        hashes, positions, mask = self._hashes, self._positions, self._mask
+        # _slot(source_id, h), inlined: a start calls this once per raw event
+        i = h & mask
+        while (before := positions[i]) != _EMPTY:
+            if hashes[i] == h and _source_id(self._load(before)) == source_id:
+                self._earlier[position] = before
+                self._untagged.discard(before)
+                break
+            i = (i + 1) & mask
         else:
-            self._earlier[position] = before
-            self._untagged.discard(before)
+            self._count += 1
+            hashes[i] = h
         if tag is None:
             self._untagged.add(position)
-        self._positions[i] = position
+        positions[i] = position
         self._tags[i] = tag or 0
 
     def tag_of(self, source_id: str) -> str | None:
         """The version tag of the latest recorded version of `source_id` ("" when its key has none), None when the
         message was never recorded."""
-        i = self._slot(source_id, hash(source_id))
+        i = self._slot(source_id, id_hash(source_id))
         pos = self._positions[i]
         if pos == _EMPTY:
             return None
@@ -115,18 +130,46 @@ class MessageIndex:
     def is_latest(self, source_id: str, tag: str) -> bool:
         """Whether the latest recorded version of `source_id` has this tag (usually answered without loading)."""
         value = tag_value(tag)
-        i = self._slot(source_id, hash(source_id), value)
+        i = self._slot(source_id, id_hash(source_id), value)
         pos = self._positions[i]
         return pos != _EMPTY and pos not in self._untagged and self._tags[i] == value
 
     def versions(self, source_id: str) -> Iterator[Event]:
         """The recorded versions of `source_id` as loaded events, newest first."""
-        pos = self._positions[self._slot(source_id, hash(source_id))]
+        pos = self._positions[self._slot(source_id, id_hash(source_id))]
         while pos != _EMPTY:
             ev = self._load(pos)
             if ev is not None:
                 yield ev
             pos = self._earlier.get(pos, _EMPTY)
+
+    def save(self, path: Path, state: dict[str, Any]) -> None:
+        """Writes the index and `state` (what the caller needs to trust it later) to `path`, atomically (see
+        autosig.events.key_index.save_tables). Raises OSError."""
+        earlier_from, earlier_to = array("q", self._earlier.keys()), array("q", self._earlier.values())
+        tables = [self._hashes, self._positions, self._tags, earlier_from, earlier_to, array("q", self._untagged)]
+        save_tables(path, tables, {"count": self._count, "state": state})
+
+    @classmethod
+    def load(cls, path: Path, load: Callable[[int], Event | None]) -> tuple[MessageIndex, dict[str, Any]] | None:
+        """(the index, the state saved with it) from a file written by save(); None when there is none or it is not
+        usable."""
+        loaded = load_tables(path, "qqQqqq")
+        if loaded is None:
+            return None
+        (hashes, positions, tags, earlier_from, earlier_to, untagged), meta = loaded
+        size, count, state = len(positions), meta.get("count"), meta.get("state")
+        if not (len(hashes) == len(tags) == size >= 1024 and not size & (size - 1) and type(count) is int):
+            return None
+        if len(earlier_from) != len(earlier_to) or not isinstance(state, dict):
+            return None
+        index = cls.__new__(cls)
+        index._load, index._count = load, count
+        index._hashes, index._positions, index._tags = hashes, positions, tags
+        index._mask, index._limit = size - 1, size * 2 // 3
+        index._earlier = dict(zip(earlier_from, earlier_to, strict=True))
+        index._untagged = set(untagged)
+        return index, state
 
     def _rehash(self, capacity: int) -> None:
         hashes, positions, tags = self._hashes, self._positions, self._tags

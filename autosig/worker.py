@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -30,7 +31,7 @@ from autosig.alerts import payload_fields, payload_of, raw_key, version_tag
 from autosig.clock import Clock, rfc3339
 from autosig.config import Settings, redact_url
 from autosig.events import PARSED, RAW, WORKER, Event, EventStore, Problem, StoreError
-from autosig.events.lines import decode_line, line_at
+from autosig.events.lines import decode_line, line_at, tail_digest
 from autosig.events.record import RecordError
 from autosig.logs import say
 from autosig.message_index import MessageIndex, tag_value
@@ -44,6 +45,9 @@ _PARSE_BATCH = 5000
 _SHOWN_PER_POLL = 5
 # How often a worker waiting for the lease repeats who holds it (it checks far more often).
 _LEASE_LOG_EVERY_S = 60.0
+# A start that indexes this many raw lines saves the message index for the next start (`<raw stream file>.messages`,
+# file store only); below it, indexing is quick anyway.
+_SAVE_MESSAGES_LINES = 100_000
 
 log = logging.getLogger("autosig.worker")
 
@@ -115,9 +119,11 @@ def _parse_keys(store: EventStore) -> Iterator[tuple[int, str]]:
 # How the worker writes a raw alert, up to its payload: {"seq":N,"id":"…","type":"alert.received",
 # "key":"whop:<message id>:<16-hex tag>","ts":"…","data":{"source":"whop","channel":"<channel>","source_id":"<id>",…
 # A start reads only this much of each line; a line of any other shape (or with an escape in these fields) is decoded.
+# The source_id must repeat the id in the key (\2), and the tag is 16 hex digits: the pattern checks everything, so
+# a start runs no Python per line beyond taking the groups.
 _RAW_HEAD = re.compile(
-    rb'\{"seq":([0-9]+),"id":"[^"]*","type":"alert\.(?:received|edited)","key":"whop:([^"\\]*)",'
-    rb'"ts":"[^"]*","data":\{"source":"whop","channel":"([^"\\]*)","source_id":"'
+    rb'\{"seq":([0-9]+),"id":"[^"]*","type":"alert\.(?:received|edited)","key":"whop:([^"\\]*):([0-9A-Fa-f]{16})",'
+    rb'"ts":"[^"]*","data":\{"source":"whop","channel":"([^"\\]*)","source_id":"\2",'
 )
 
 
@@ -127,13 +133,10 @@ def raw_header(line: bytes) -> tuple[int, str, int, str] | None:
     m = _RAW_HEAD.match(line)
     if m is None:
         return None
-    key = m[2]  # <message id>:<16-hex tag>
-    mid, tag = key[:-17], key[-16:]
-    if key[-17:-16] != b":" or not tag.isalnum() or not line.startswith(mid + b'",', m.end()):
-        return None
+    seq, mid, tag, channel = m.groups()
     try:
-        return int(m[1]), mid.decode(), int(tag, 16), m[3].decode()
-    except (UnicodeDecodeError, ValueError):
+        return int(seq), mid.decode(), int(tag, 16), channel.decode()
+    except UnicodeDecodeError:
         return None
 
 
@@ -319,19 +322,64 @@ class Worker:
 
     def _rebuild(self) -> None:
         """One pass over the raw stream feeding the message index (ids, positions and version tags; payloads are not
-        held) and the channels; then what is left to parse."""
+        held) and the channels -- from where the index saved by an earlier start ends, when there is one; then what
+        is left to parse."""
         self._close_raw()
         self.messages = MessageIndex(self._load_raw)
-        self.ctx = ParseContext(self.settings.authors, self.messages)
         self.channels = set()
         self.raw_seq = 0
         self._raw_offset = self._raw_lines = self._indexed_seq = 0
+        self._load_saved_messages()
+        self.ctx = ParseContext(self.settings.authors, self.messages)
+        lines_before = self._raw_lines
         self._index_raw(starting=True)
+        if self._raw_lines - lines_before >= _SAVE_MESSAGES_LINES:
+            self._save_messages()
         parse_after = self._parsed_through()
         self.unparsed = []
         if parse_after < self.raw_seq:
             unread = self.store.read(RAW, after=parse_after, on_problem=lambda problem: None)  # named above
             self.unparsed = [ev for ev in unread if ev.type in RAW_TYPES]
+
+    def _load_saved_messages(self) -> None:
+        """Takes the message index saved by an earlier start, when the raw stream still holds, at the same offset,
+        the very line it was saved after (see tail_digest); the start then indexes only the lines after it. Lines
+        before it that were unreadable were reported by the start that saved it."""
+        raw_path = self._raw_path
+        if raw_path is None:
+            return
+        loaded = MessageIndex.load(_messages_path(raw_path), self._load_raw)
+        if loaded is None:
+            return
+        index, state = loaded
+        offset, lines, raw_seq, channels = (state.get(k) for k in ("offset", "lines", "raw_seq", "channels"))
+        if not (type(offset) is int and type(lines) is int and type(raw_seq) is int and isinstance(channels, list)):
+            return
+        size, _ = self.store.committed_size(RAW)
+        if not 0 < offset <= size:
+            return
+        try:
+            with open(raw_path, "rb") as f:
+                tail = tail_digest(f.fileno(), offset)
+        except OSError:
+            return
+        if tail is None or tail != state.get("tail"):
+            return  # another raw stream (replaced, truncated, rewritten): index it from the start
+        self.messages, self.channels, self.raw_seq = index, {c for c in channels if isinstance(c, str)}, raw_seq
+        self._raw_offset, self._raw_lines = offset, lines
+
+    def _save_messages(self) -> None:
+        """Saves the message index of the raw stream up to the last indexed line, for the next start."""
+        if self._raw_path is None or self._raw_file is None:
+            return
+        try:
+            tail = tail_digest(self._raw_file.fileno(), self._raw_offset)
+            if tail is not None:
+                state = {"offset": self._raw_offset, "lines": self._raw_lines, "raw_seq": self.raw_seq,
+                         "channels": sorted(self.channels), "tail": tail}  # fmt: skip
+                self.messages.save(_messages_path(self._raw_path), state)
+        except OSError as exc:
+            log.warning("could not save the message index for the next start: %s", _describe(exc))
 
     def _parsed_through(self) -> int:
         """The raw seq after which the start parses: a crash between the raw and parsed appends leaves raw events
@@ -365,56 +413,64 @@ class Worker:
         """Brings the message index up to date with the raw stream: every event at start, the new ones after an
         append."""
         problems: list[Problem] = []
-        add, channels, stop = self.messages.add, self.channels, self.stop
-        seq = self.raw_seq
-        for position, seq, mid, tag, channel in self._raw_entries(problems.append):
-            if starting and not seq & 0xFFF and stop.is_set():
-                raise Stopped  # a start over a million events must not delay a SIGTERM
-            if mid is not None:
-                add(mid, position, tag)
-                if channel is not None and channel not in channels:
-                    channels.add(channel)
+        if self._raw_path is None:
+            seq = self._index_raw_events(problems.append, starting)
+        else:
+            seq = self._index_raw_file(problems.append, starting)
         self.raw_seq = max(self.raw_seq, seq)
         for problem in problems[:20]:
             log.warning("raw stream line %d is unreadable (%s); skipped", problem.line, problem.error)
 
-    def _raw_entries(
-        self, on_problem: Callable[[Problem], None]
-    ) -> Iterator[tuple[int, int, str | None, int | None, str | None]]:
-        """(position, seq, message id, version tag, channel) of each raw event not indexed yet; the id is None for
-        events that are not alerts. A file store's lines are read by header only where possible."""
-        if self._raw_path is None:
-            for ev in self.store.read(RAW, after=self._indexed_seq, on_problem=on_problem):
-                self._indexed_seq = ev.seq
-                yield (ev.seq, ev.seq, *_alert_fields(ev))
-            return
+    def _index_raw_events(self, on_problem: Callable[[Problem], None], starting: bool) -> int:
+        """Other stores: indexes the events after the last indexed seq (positions are seqs); returns the last seq."""
+        seq = self.raw_seq
+        for ev in self.store.read(RAW, after=self._indexed_seq, on_problem=on_problem):
+            seq = self._indexed_seq = ev.seq
+            if starting and not seq & 0xFFF and self.stop.is_set():
+                raise Stopped  # a start over a million events must not delay a SIGTERM
+            mid, tag, channel = _alert_fields(ev)
+            if mid is not None:
+                self.messages.add(mid, seq, tag)
+                if channel is not None:
+                    self.channels.add(channel)
+        return seq
+
+    def _index_raw_file(self, on_problem: Callable[[Problem], None], starting: bool) -> int:
+        """A file store: indexes the lines after the last indexed byte (positions are byte offsets), each read by
+        its header only when it is in the worker's own shape; returns the last seq. One flat loop with no per-line
+        generator or attribute writes: a start runs it for every raw event."""
+        seq = self.raw_seq
         size, _ = self.store.committed_size(RAW)
         if size <= self._raw_offset:
-            return
+            return seq
         if self._raw_file is None:
             self._raw_file = open(self._raw_path, "rb", buffering=0)  # noqa: SIM115 - kept open for _load_raw
         if self._raw_offset == 0 and size > 1 << 20:
             sample = os.pread(self._raw_file.fileno(), 1 << 18, 0)
             self.messages.reserve(int(size / (len(sample) / max(1, sample.count(b"\n")))))
-        pos = self._raw_offset
+        add, channels, stop = self.messages.add, self.channels, self.stop
+        pos, lines = self._raw_offset, self._raw_lines
         with open(self._raw_path, "rb", buffering=1 << 20) as f:
             f.seek(pos)
-            for line in f:
-                end = pos + len(line)
-                if end > size or line[-1] != 10:
-                    break  # beyond the committed size, or a torn tail
-                self._raw_lines += 1
-                head = raw_header(line)
-                if head is not None:
-                    yield pos, *head
-                else:
-                    try:
-                        ev = decode_line(line)
-                    except RecordError as exc:
-                        on_problem(Problem(RAW, self._raw_lines, str(exc)))
-                    else:
-                        yield (pos, ev.seq, *_alert_fields(ev))
-                pos = self._raw_offset = end
+            try:
+                for line in f:
+                    end = pos + len(line)
+                    if end > size or line[-1] != 10:
+                        break  # beyond the committed size, or a torn tail
+                    lines += 1
+                    if starting and not lines & 0xFFF and stop.is_set():
+                        raise Stopped  # a start over a million events must not delay a SIGTERM
+                    head = raw_header(line) or _decoded_header(line, lines, on_problem)
+                    if head is not None:
+                        seq, mid, tag, channel = head
+                        if mid is not None:
+                            add(mid, pos, tag)
+                            if channel is not None and channel not in channels:
+                                channels.add(channel)
+                    pos = end
+            finally:
+                self._raw_offset, self._raw_lines = pos, lines
+        return seq
 
     def _load_raw(self, position: int) -> Event | None:
         """The raw event at a position of the message index (None when it cannot be read)."""
@@ -709,6 +765,24 @@ class Worker:
         if new or edited:
             pages = sum(c.pages for c in collected)
             log.info("recorded %d new and %d edited alert(s) from %d page(s)", new, edited, pages)
+
+
+def _messages_path(raw_path: Path) -> Path:
+    """Where a start saves the message index of a file store's raw stream: beside it."""
+    return raw_path.with_name(raw_path.name + ".messages")
+
+
+def _decoded_header(
+    line: bytes, line_no: int, on_problem: Callable[[Problem], None]
+) -> tuple[int, str | None, int | None, str | None] | None:
+    """(seq, message id, version tag, channel) of a raw line not in the worker's own shape, decoded in full; None
+    (reported) when it is not a readable record."""
+    try:
+        ev = decode_line(line)
+    except RecordError as exc:
+        on_problem(Problem(RAW, line_no, str(exc)))
+        return None
+    return (ev.seq, *_alert_fields(ev))
 
 
 def _alert_fields(ev: Event) -> tuple[str | None, int | None, str | None]:

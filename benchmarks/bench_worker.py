@@ -3,9 +3,11 @@
 - ingestion from the simulator over HTTP with fsync on (fetch, raw append, parse, parsed append, heartbeat), as an
   initial backfill and as steady polls of a few new alerts, vs writing and fsyncing the same lines with no work;
 - start-up at a large generated log (benchmarks/genlog.py; --size raw alerts, default 200k): the worker's own start
-  (message index, worker.started), the same plus a first poll that records and parses one new alert (which builds the
-  store's key indexes of both streams), and the real `python main.py` against the simulator from launch to its first
-  recorded poll -- each vs a bare orjson.loads loop over the same raw file (medians of 3 interleaved rounds);
+  (message index, worker.started), the same plus a first poll that records and parses one new alert (which needs the
+  store's key tables of both streams), and the real `python main.py` against the simulator from launch to its first
+  recorded poll -- each vs a bare orjson.loads loop over the same raw file (medians of 3 interleaved rounds). The
+  fresh log has nothing saved, so round 1 builds and saves the message index and the key tables, as the first start
+  after an upgrade would; later rounds load them, as every restart does. Round 1 is also shown on its own;
 - the RSS of that `python main.py` after its first poll, vs the same process on an empty log.
 """
 
@@ -243,6 +245,7 @@ def _startup(rows: list[Row], size: int) -> None:
             (bare(), store_read(), start(False), start(True)) for _ in range(RUNS)
         ]
         baseline, reading, started, first = (statistics.median(r[k] for r in runs) for k in range(4))
+        cold_baseline, _, cold_start, cold_first = runs[0]  # the fresh log has nothing saved: round 1 saves it all
         launched, rss, peak = _main_py(base)
         with tempfile.TemporaryDirectory(prefix="autosig-bench-empty-") as empty:
             _, empty_rss, _ = _main_py(Path(empty))
@@ -253,8 +256,12 @@ def _startup(rows: list[Row], size: int) -> None:
         rows.append(Row("worker", f"store.read of {label}", reading, "s", loop, baseline))
         rows.append(Row("worker", f"worker start-up (index, worker.started) at {label}", started, "s", loop, baseline,
                         "<= 2x baseline", started <= 2 * baseline))  # fmt: skip
-        rows.append(Row("worker", "  + first poll recording a new alert (store key indexes built)", first, "s", loop,
-                        baseline, "<= 2x baseline", first <= 2 * baseline))  # fmt: skip
+        rows.append(Row("worker", "  + first poll recording a new alert (needs the store key indexes)", first, "s",
+                        loop, baseline, "<= 2x baseline", first <= 2 * baseline))  # fmt: skip
+        rows.append(Row("worker", "  round 1 start-up, nothing saved yet (builds, saves the message index)",
+                        cold_start, "s", loop, cold_baseline))  # fmt: skip
+        rows.append(Row("worker", "  round 1 + first poll (builds, saves the key tables)", cold_first, "s", loop,
+                        cold_baseline))  # fmt: skip
         rows.append(Row("worker", "python main.py: launch -> first poll recorded", launched, "s", loop, baseline))
         empty = "python main.py on an empty log"
         rows.append(Row("worker", f"python main.py RSS after its first poll ({size:,} raw alerts)", rss, "MiB", empty,

@@ -4,6 +4,10 @@ Writers serialize with an exclusive flock on `<stream file>.lock`. Under that lo
 whatever other processes appended since it last looked (from its saved byte offset), quarantines a torn tail, then
 writes the whole batch with one write and one fsync. Readers never take the exclusive lock: they sample the file size
 under a shared flock (so they never see lines of a write that is about to be rolled back) and read up to it.
+
+A writer's first catch-up indexes every key in the stream. After a large one it saves that key table beside the
+stream (`<stream file>.keys`), and the next process starts from the table when the stream still holds the line it was
+saved after, indexing only the lines appended since (see key_index and _load_saved_index).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from autosig.events.lines import (
     line_at,
     seq_prefix,
     stated_hash,
+    tail_digest,
 )
 from autosig.events.record import ZERO_HASH, Event, RecordError, encode
 
@@ -46,6 +51,10 @@ _FILES_TO_STREAMS = {name: stream for stream, name in STREAM_FILES.items()}
 _STREAM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 _READ_BUFFER = 1 << 20
 LEASE_FILE = "worker-lease.lock"
+# A catch-up that indexes this many lines saves the key table for the next process (`<stream file>.keys`): below
+# it, indexing is quick anyway. Only a stream file at least this large is worth looking for a saved table.
+_SAVE_INDEX_LINES = 100_000
+_SAVED_INDEX_MIN_BYTES = 1 << 20
 
 
 # --- I/O seams: tests replace these to inject ENOSPC / EIO part-way through a write. ---------------------------------
@@ -70,6 +79,7 @@ class _Stream:
         self.name = name
         self.path = path
         self.lock_path = path.with_name(path.name + ".lock")
+        self.index_path = path.with_name(path.name + ".keys")  # the saved key table (see key_index)
         self.mutex = threading.Lock()  # threads of this process; the flock serializes processes
         self.lock_fd: int | None = None
         self.fd: int | None = None  # O_RDWR | O_APPEND on the stream file
@@ -321,6 +331,9 @@ class FileStore(EventStore):
             s.reset()  # shrunk under us (truncated by hand): start again from what is there
         if size == s.offset:
             return
+        if s.offset == 0 and size >= _SAVED_INDEX_MIN_BYTES:
+            self._load_saved_index(s, fd, size)
+        lines_before = s.lines
         if size - s.offset > 1 << 20:
             # Indexing a large file: size the key table once from the average line length near the start.
             sample = os.pread(fd, 1 << 18, s.offset)
@@ -342,11 +355,9 @@ class FileStore(EventStore):
                     after_good += 1  # a corrupt line stays where it is; the numbering goes on past it
                 else:
                     literal = line[k + 7 : t]
-                    if literal[0] == 34 and literal[-1] == 34 and b"\\" not in literal:  # 34: '"'
-                        key = literal[1:-1].decode("utf-8", "replace")
-                    else:
-                        key = _key_of(line)  # null, escaped or unreadable: the full header rules
-                    if key is not None:
+                    if len(literal) > 1 and literal[0] == 34 and literal[-1] == 34 and b"\\" not in literal:  # 34: '"'
+                        add(literal[1:-1], pos)  # the key's UTF-8 bytes: what key_hash hashes, no decoding needed
+                    elif (key := _key_of(line)) is not None:  # null, escaped or unreadable: the full header rules
                         add(key, pos)
                     last_good, after_good = line, 0
                 pos += len(line)
@@ -362,6 +373,40 @@ class FileStore(EventStore):
         s.offset = pos
         if pos < size:
             self._quarantine(s, fd, pos, size)
+        if lines - lines_before >= _SAVE_INDEX_LINES:
+            self._save_index(s, fd)
+
+    def _load_saved_index(self, s: _Stream, fd: int, size: int) -> None:
+        """Starts the writer's view of the stream from the key table saved by an earlier catch-up, when the file still
+        holds, at the same offset, the very line the table was saved after. Each line carries the hash of the one
+        before, so the same last line means the same lines before it -- unless one was edited by hand in place,
+        which breaks the chain (`autosig verify` says where) and which no writer would do."""
+        loaded = KeyIndex.load(s.index_path)
+        if loaded is None:
+            return
+        index, state = loaded
+        offset, lines, last_seq, last_hash = (state.get(k) for k in ("offset", "lines", "last_seq", "last_hash"))
+        if not (type(offset) is int and 0 < offset <= size and type(lines) is int and type(last_seq) is int):
+            return
+        try:
+            tail = tail_digest(fd, offset)
+        except OSError:
+            return  # the catch-up that follows reads the same file and reports what is wrong with it
+        if tail is None or tail != state.get("tail") or not isinstance(last_hash, str):
+            return  # another file (replaced, truncated, rewritten): index it from the start
+        s.index, s.offset, s.lines, s.last_seq, s.last_hash = index, offset, lines, last_seq, last_hash
+
+    def _save_index(self, s: _Stream, fd: int) -> None:
+        """Saves the key table of everything up to s.offset, for the next process to load instead of indexing."""
+        try:
+            tail = tail_digest(fd, s.offset)
+            if tail is None:
+                return
+            state = {"offset": s.offset, "lines": s.lines, "last_seq": s.last_seq, "last_hash": s.last_hash,
+                     "tail": tail}  # fmt: skip
+            s.index.save(s.index_path, state)
+        except OSError:
+            pass  # a read-only directory or a full disk: the next process indexes the stream itself, as before
 
     def _quarantine(self, s: _Stream, fd: int, start: int, end: int) -> None:
         """Moves bytes after the last newline to `<stream file>.torn-<UTC time>` and truncates them away."""

@@ -5,6 +5,7 @@ Shared by the file store's writer (which needs only each line's seq and key) and
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
@@ -153,3 +154,26 @@ def line_at(fd: int, offset: int) -> bytes:
         if len(chunk) < size:
             raise RecordError(f"no complete line at offset {offset}")
         size *= 4
+
+
+def line_ending_at(fd: int, end: int) -> bytes | None:
+    """The complete line whose newline is the byte before `end`; None when there is none."""
+    size = 4096
+    while True:
+        start = max(0, end - size)
+        chunk = os.pread(fd, end - start, start)
+        if len(chunk) != end - start or not chunk.endswith(b"\n"):
+            return None
+        cut = chunk.rfind(b"\n", 0, len(chunk) - 1)
+        if cut >= 0 or start == 0:
+            return chunk[cut + 1 :]
+        size *= 4
+
+
+def tail_digest(fd: int, end: int) -> str | None:
+    """The SHA-256 of the complete line that ends at byte `end`, or None when no line ends there.
+
+    What a table saved beside a stream (a key table, the worker's message index) is checked against: every line
+    carries the hash of the one before, so the same line at the same offset means the same lines before it."""
+    line = line_ending_at(fd, end)
+    return None if line is None else hashlib.sha256(line).hexdigest()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
+from autosig.events import file as file_mod
 from autosig.events import open_store
 
 
 def main() -> None:
     command, url, *args = sys.argv[1:]
+    if os.environ.get("AUTOSIG_TEST_SMALL_KEY_TABLES"):
+        # tests/events/test_saved_key_index.py: save the key table after every catch-up, load it at any size
+        file_mod._SAVE_INDEX_LINES, file_mod._SAVED_INDEX_MIN_BYTES = 1, 0
     store = open_store(url, writer=f"child-{command}", fsync=False)
     if command == "append":
         # append PREFIX N SHARED: N own keys and SHARED keys every child also appends, mixing single and batched appends

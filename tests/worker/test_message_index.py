@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from autosig import message_index
 from autosig.alerts import raw_key, version_tag
 from autosig.events import RAW, open_store
 from autosig.events.record import Event
-from autosig.message_index import MessageIndex, tag_value
+from autosig.message_index import MessageIndex, id_hash, tag_value
 from autosig.worker import raw_header
 
 
-class Colliding(str):
-    """An id whose hash is forced, to exercise collisions that real 64-bit hashes make rare."""
-
-    def __hash__(self) -> int:
-        return len(self) % 3 - 1
+def colliding_hash(source_id: str) -> int:
+    """A hash that forces collisions, which real 32-bit CRCs of distinct ids make rare."""
+    return len(source_id) % 3
 
 
 def _event(position: int, source_id: str) -> Event:
@@ -29,25 +30,45 @@ def _event(position: int, source_id: str) -> Event:
     collide=st.booleans(),
 )
 def test_index_agrees_with_a_dict(ids: list[str], collide: bool) -> None:
-    stored: dict[int, Event] = {}  # position -> event, what load reads back from "the stream"
+    with mock.patch.object(message_index, "id_hash", colliding_hash if collide else id_hash):
+        stored: dict[int, Event] = {}  # position -> event, what load reads back from "the stream"
+        index = MessageIndex(stored.get)
+        model: dict[str, list[int]] = {}  # id -> positions, oldest first
+        for position, key in enumerate(ids, 1):
+            tag = f"{position * 7919:016x}"
+            stored[position] = _event(position, key)
+            index.add(key, position, tag_value(tag))
+            model.setdefault(key, []).append(position)
+        assert len(index) == len(model)
+        for key, positions in model.items():
+            latest = f"{positions[-1] * 7919:016x}"
+            assert index.tag_of(key) == latest
+            assert index.is_latest(key, latest)
+            assert not index.is_latest(key, "0" * 16) or latest == "0" * 16
+            assert [ev.seq for ev in index.versions(key)] == positions[::-1]
+        assert index.tag_of("absent!") is None and not index.is_latest("absent!", "0" * 16)
+        assert list(index.versions("absent!")) == []
+
+
+def test_saved_index_answers_as_the_original(tmp_path) -> None:
+    stored: dict[int, Event] = {}
     index = MessageIndex(stored.get)
-    model: dict[str, list[int]] = {}  # id -> positions, oldest first
-    for position, raw in enumerate(ids, 1):
-        tag = f"{position * 7919:016x}"
-        stored[position] = _event(position, raw)
-        index.add(Colliding(raw) if collide else raw, position, tag_value(tag))
-        model.setdefault(raw, []).append(position)
-    assert len(index) == len(model)
-    for raw, positions in model.items():
-        key = Colliding(raw) if collide else raw
-        latest = f"{positions[-1] * 7919:016x}"
-        assert index.tag_of(key) == latest
-        assert index.is_latest(key, latest)
-        assert not index.is_latest(key, "0" * 16) or latest == "0" * 16
-        assert [ev.seq for ev in index.versions(key)] == positions[::-1]
-    absent = Colliding("absent!") if collide else "absent!"
-    assert index.tag_of(absent) is None and not index.is_latest(absent, "0" * 16)
-    assert list(index.versions(absent)) == []
+    for position in range(1, 3001):
+        stored[position] = _event(position, f"m{position % 2000}")
+        index.add(f"m{position % 2000}", position, None if position % 7 == 0 else position)
+    index.save(tmp_path / "messages", {"offset": 42})
+    loaded = MessageIndex.load(tmp_path / "messages", stored.get)
+    assert loaded is not None
+    again, state = loaded
+    assert state == {"offset": 42} and len(again) == len(index) == 2000
+    for i in range(2000):
+        assert again.tag_of(f"m{i}") == index.tag_of(f"m{i}")
+        assert [ev.seq for ev in again.versions(f"m{i}")] == [ev.seq for ev in index.versions(f"m{i}")]
+    stored[3001] = _event(3001, "m5")
+    again.add("m5", 3001, 3001)
+    assert [ev.seq for ev in again.versions("m5")] == [3001, 2005, 5]
+    (tmp_path / "messages").write_bytes((tmp_path / "messages").read_bytes()[:-1])
+    assert MessageIndex.load(tmp_path / "messages", stored.get) is None
 
 
 def test_growth_and_untagged_versions() -> None:
