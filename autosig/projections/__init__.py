@@ -70,6 +70,17 @@ class Projections:
         self.appliers[RAW] = self.signals.apply_raw
         self.appliers[PARSED] = self.signals.apply_parsed
 
+    def new_ledger(self) -> Ledger:
+        """An empty paper ledger following this state's active parser version (to be fed and then use_ledger'd)."""
+        return Ledger(self.active_version())
+
+    def use_ledger(self, ledger: Ledger) -> None:
+        """Takes `ledger` — fed every raw and parsed event this state has applied, no more — and feeds it from now
+        on (after skip_ledger, or in place of a ledger that would have to replay the whole history)."""
+        self.ledger = ledger
+        self.appliers[RAW] = self._apply_raw
+        self.appliers[PARSED] = self._apply_parsed
+
     def _apply_raw(self, event: Event) -> None:
         self.signals.apply_raw(event)
         self.ledger.apply(event)

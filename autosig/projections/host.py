@@ -36,6 +36,10 @@ RETRY_SECONDS = 1.0
 SHRINK_CHECK_SECONDS = 1.0
 
 
+def _ignore(problem: Problem) -> None:
+    pass
+
+
 class Host:
     def __init__(
         self,
@@ -66,6 +70,7 @@ class Host:
         # every alert of the whole history and replays them, which costs more start-up time and memory than all the
         # other projections together.
         self.ledger_wanted = False
+        self._ledger_builder: threading.Thread | None = None
 
     def _fresh(self) -> Projections:
         built = self._make()
@@ -184,7 +189,7 @@ class Host:
 
     def _follow(self, stream: str, built: Projections) -> None:
         assert self.store is not None
-        apply = built.appliers[stream]
+        appliers = built.appliers  # looked up per event: installing a ledger (use_ledger) changes the applier
         lock = self.lock
         changed = self.changed
         # Notifying a Condition probes its lock even when nobody waits; CPython keeps the waiters in `_waiters`,
@@ -213,7 +218,7 @@ class Host:
                     if self._rebuild.is_set():
                         return  # a reset: the supervisor reads everything again from seq 1
                     with lock:
-                        apply(event)
+                        appliers[stream](event)
                         self.version += 1
                         if waiters:
                             changed.notify_all()
@@ -254,21 +259,58 @@ class Host:
             self.changed.notify_all()
 
     def want_ledger(self, timeout: float) -> bool:
-        """Feeds the paper ledger from now on: the first call rebuilds every projection with it (readers keep the
-        current state meanwhile). True once the published projections have it, waiting up to `timeout` seconds."""
-        if not self.ledger_wanted:
-            self.ledger_wanted = True
-            self._rebuild.set()
+        """True when the published projections have a paper ledger that can answer without replaying the whole
+        history. Else starts building one (once at a time) and waits up to `timeout` seconds for it."""
         deadline = time.monotonic() + timeout
         while True:
             with self.lock:
-                if self.projections.ledger is not None:
+                ledger = self.projections.ledger
+                if ledger is not None and not ledger.needs_replay:
                     return True
                 version = self.version
+                if self._ledger_builder is None or not self._ledger_builder.is_alive():
+                    self._ledger_builder = threading.Thread(target=self._build_ledger, name="autosig-ledger",
+                                                            daemon=True)  # fmt: skip
+                    self._ledger_builder.start()
             left = deadline - time.monotonic()
             if left <= 0 or self.stopping.is_set():
                 return False
             self.wait_change(version, min(left, 0.25))
+
+    def _build_ledger(self) -> None:
+        """Builds a paper ledger off the lock and installs it. A replay of the whole history takes minutes at a
+        million alerts: under the lock it would stall every request, and a rebuild of every projection would stop
+        the dashboard following ingestion meanwhile. So: feed a new ledger what the published state has applied,
+        replay it, then under the lock feed it what was applied since and swap it in."""
+        assert self.store is not None
+        try:
+            while not self.stopping.is_set():
+                with self.lock:
+                    built, generation = self.projections, self.generation
+                    ledger = built.new_ledger()
+                    upto = {stream: built.last_seq(stream) for stream in (RAW, PARSED)}
+                for stream in (RAW, PARSED):
+                    for event in self.store.read(stream, on_problem=_ignore):  # the catch-up reported problems
+                        if event.seq > upto[stream]:
+                            break
+                        ledger.apply(event)
+                ledger.positions()  # the replay
+                with self.lock:
+                    if self.generation != generation or ledger.parser_version != built.active_version():
+                        continue  # rebuilt or switched meanwhile: again, from the new state
+                    for stream in (RAW, PARSED):  # what the followers applied meanwhile (a few events)
+                        for event in self.store.read(stream, after=upto[stream], on_problem=_ignore):
+                            if event.seq > built.last_seq(stream):
+                                break
+                            ledger.apply(event)
+                    built.use_ledger(ledger)
+                    self.ledger_wanted = True  # rebuilds after a reset include it from now on
+                    self._changed()
+                self.errors.pop("ledger", None)
+                return
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is down: the next ledger request tries again
+            self.errors["ledger"] = f"{type(exc).__name__}: {exc}"
+            log.warning("building the paper ledger failed: %s", self.errors["ledger"])
 
     # --- reading -----------------------------------------------------------------------------------------------
 

@@ -575,6 +575,12 @@ class Ledger:
             self._version = str(version)
             self._forget()
 
+    @property
+    def needs_replay(self) -> bool:
+        """Whether the next read replays the whole history (nothing read yet, or a change to a settled message):
+        the host then builds a new ledger off its lock rather than let a read do it."""
+        return self._settled is None
+
     def _forget(self) -> None:
         self._settled = self._book = None
         self._unsettled.clear()

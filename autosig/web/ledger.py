@@ -40,7 +40,7 @@ class _Memo:
         return body
 
     def get(self, p: Projections, generation: int) -> dict[str, Any]:
-        key = (id(p), generation, p.last_seq(RAW), p.last_seq(PARSED), p.ledger.parser_version)
+        key = (id(p), id(p.ledger), generation, p.last_seq(RAW), p.last_seq(PARSED), p.ledger.parser_version)
         if key != self.key:
             self.summary, self.key = p.ledger.summary(), key
         return self.summary
