@@ -2,10 +2,12 @@
 an alert service by its record rather than its claims.
 
 Pure: apply() raw events (alert.received / alert.edited) and alert.parsed events in any interleaving; read methods
-answer from a book built lazily, on the first read after a change, by replaying every message in the order it was
-posted. Replaying rather than updating in place is what lets an edit (or a parse that arrives after its raw event,
-or a change of the active parser version) correct the whole history without undo logic. New alerts posted after
-everything followed so far, the usual case, are followed on top of the existing book instead.
+answer from a book built lazily, on the first read after a change, by replaying messages in the order they were
+posted. Replaying rather than updating in place is what lets an edit (or a parse that arrives after its raw event)
+correct what follows it without undo logic. Messages posted over `settle_seconds` before the newest are followed once
+into a settled book; the newer ones, where such corrections still arrive, are replayed on a copy-on-write fork of it
+after each change. Only a change to a settled message (a parse long after its alert, a switch of the active parser
+version) replays everything, and `needs_replay` says so beforehand, so a host can do that off its lock.
 
 Rules (each one a place where a follower could otherwise be misled):
 - Only parses by the active parser version count; a message without one yet contributes nothing.
