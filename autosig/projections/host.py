@@ -214,6 +214,8 @@ class Host:
                     log.warning("stream %s changed under the catch-up; rebuilding every projection", stream)
                     self._rebuild.set()
                     return
+                # the store answered: an error from an earlier attempt is over (the tail below runs until a rebuild)
+                self.errors.pop(stream, None)
                 for event in events:
                     if self._rebuild.is_set():
                         return  # a reset: the supervisor reads everything again from seq 1

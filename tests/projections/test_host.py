@@ -144,3 +144,33 @@ def test_ledger_is_built_on_first_request_and_then_followed(log_dir):
     finally:
         host.stop()
         store.close()
+
+
+def test_a_read_error_is_cleared_once_the_stream_answers_again(log_dir):
+    """A follower whose tail failed (a database blip) resumes; its error must not stay on /api/status for as long
+    as the resumed tail runs, which is until the next rebuild."""
+    store = open_store(f"file:{log_dir}", writer="test", fsync=False)
+    feed = Feed(store)
+    feed.alert("BTO A", signals=[sig("A")])
+    reader = open_store(f"file:{log_dir}", writer="web", fsync=False, tail_poll_seconds=0.05)
+    real_tail = reader.tail
+    failures = {"raw": 1}
+
+    def flaky_tail(stream, *args, **kwargs):
+        if failures.get(stream):
+            failures[stream] -= 1
+            raise OSError("the database went away")
+        return real_tail(stream, *args, **kwargs)
+
+    reader.tail = flaky_tail
+    host = Host(lambda: reader, lambda: Projections("1"))
+    host.start()
+    try:
+        assert host.wait_ready(5)
+        wait_until(lambda: failures["raw"] == 0, timeout=2)
+        feed.alert("BTO B", signals=[sig("B")])
+        wait_until(lambda: tickers(host) == ["B", "A"], timeout=5)  # the resumed tail follows the stream
+        wait_until(lambda: host.errors == {}, timeout=2)
+    finally:
+        host.stop()
+        store.close()

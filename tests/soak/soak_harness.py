@@ -204,4 +204,17 @@ def assert_same_as_replay(web: Web, fresh: Web) -> None:
     replay = next(iter(views(fresh).values()))
     for pid, answers in views(web).items():
         for path, doc in answers.items():
-            assert doc == replay[path], f"web worker {pid} differs from a fresh replay on {path}"
+            differences = _differences(doc, replay[path])
+            assert doc == replay[path], f"web worker {pid} differs from a fresh replay on {path}: {differences}"
+
+
+def _differences(got: object, want: object, where: str = "") -> list[str]:
+    """Where two JSON documents differ (at most 10 places), for a failure message that says what to look at."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        out = []
+        for key in sorted(set(got) | set(want), key=str):
+            out += _differences(got.get(key, "<missing>"), want.get(key, "<missing>"), f"{where}.{key}")
+        return out[:10]
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        return [d for g, w in zip(got, want, strict=True) for d in _differences(g, w, f"{where}[]")][:10]
+    return [] if got == want else [f"{where or '.'}: {got!r} != {want!r}"[:300]]
