@@ -1,5 +1,6 @@
 """Expiry dates, resolved against the alert's own date in New York (never the clock). Expiries are taken
-literally: no holiday or weekend adjustment, because an alert naming a holiday is the analyst's mistake to see."""
+literally: no holiday or weekend adjustment, because an alert naming a holiday is the analyst's mistake to see.
+"N DTE" counts weekdays only: there is no holiday calendar here, so a holiday in between is counted as a session."""
 
 from __future__ import annotations
 
@@ -77,6 +78,27 @@ def next_friday(today: date | None) -> date | None:
     if today is None:
         return None
     return today + timedelta(days=FRIDAY - today.weekday() + 7)
+
+
+# Beyond this many sessions (~4 years) "N dte" is not an expiry anyone trades; also keeps date arithmetic in range.
+MAX_DTE = 1000
+
+
+def trading_days_after(today: date | None, sessions: int) -> date | None:
+    """'2dte': the weekday `sessions` trading days after the alert's day (0 is the day itself, as '0dte' is).
+    From a weekend the count starts at the Friday before, so '1dte' on a Saturday is Monday."""
+    if today is None or not 0 <= sessions <= MAX_DTE:
+        return None
+    if sessions == 0:
+        return today
+    start = today - timedelta(days=max(0, today.weekday() - FRIDAY))
+    weeks, rest = divmod(sessions, 5)
+    day = start + timedelta(weeks=weeks)
+    while rest:
+        day += timedelta(days=1)
+        if day.weekday() <= FRIDAY:
+            rest -= 1
+    return day
 
 
 def iso(day: date | None) -> str | None:

@@ -40,6 +40,7 @@ from autosig.parsing.vocab import (
 )
 
 _ENTRY_LABELS = {"from", "avg", "average", "cost"}
+_EXPIRY_WORDS = {"exp", "expiry", "expiration", "exps", "expires", "expiring"}
 _LIST_SEPARATORS = {",", "/", "and", "&", "|", "then"}
 _SIGNS = {"+", "-"}
 _SENTENCE_ENDS = {".", "!", "?", "¶", "(", ")"}
@@ -139,6 +140,7 @@ class Reader:
         self.t = tokens + _END
         self.today = today
         self.inherited_action = inherited_action
+        self.dash_dates: set[int] = set()  # first token of each "1-17" read as an expiry (see read_dash_date)
         self.f = Features()
 
     # -- helpers -------------------------------------------------------------------------------------------------
@@ -386,13 +388,14 @@ class Reader:
                 continue
             found: date | None = None
             seen = False
-            if tok.kind == "num" and tok.text == "0" and self.low(i + 1) == "dte" and t[i + 1].glued:
-                found, seen = self.today, True
-                f.zero_dte = True
+            if tok.kind == "num" and tok.is_int and not tok.dollar and self.low(i + 1) == "dte":
+                # "0dte", "1dte", "3 DTE": N trading days after the alert's day (N = 0 is that day)
+                sessions = int(tok.value or 0)
+                found, seen = dates.trading_days_after(self.today, sessions), True
+                f.zero_dte = f.zero_dte or sessions == 0
                 t[i + 1].used = True
-            elif tok.kind == "num" and tok.is_int and self.low(i + 1) == "dte" and t[i + 1].glued:
-                seen = True  # "2dte": trading days or calendar days is the analyst's secret
-                t[i + 1].used = True
+            elif tok.kind == "num" and (dash := self.read_dash_date(i)) is not None:
+                found, seen = dash, True
             elif tok.kind == "date":
                 found, seen = self.read_date(tok.text), True
             elif tok.kind == "word" and tok.low in dates.MONTHS:
@@ -416,6 +419,57 @@ class Reader:
                     f.expiry = dates.iso(found)
         if f.zero_dte and "0dte" not in f.tags:
             f.tags.append("0dte")
+
+    def read_dash_date(self, i: int) -> date | None:
+        """ "1-17", "12-20-25": a month-day written with dashes, read like "1/17" — but only where an expiry is
+        written (beside a strike or an "exp" word), because "2-3 contracts", "10-12 call" and "1-2" as a price
+        range look the same. None when token i does not start one; claims the tokens when it does. The date may
+        still be None when it resolves to nothing (no created_at)."""
+        t = self.t
+        parts = [i]
+        while len(parts) < 3 and self.low(parts[-1] + 1) == "-" and t[parts[-1] + 1].glued:
+            nxt = t[parts[-1] + 2]
+            if nxt.kind != "num" or not nxt.glued:
+                break
+            parts.append(parts[-1] + 2)
+        if len(parts) < 2:
+            return None
+        nums = [t[k] for k in parts]
+        if any(x.used or not x.is_int or x.dollar for x in nums) or any(t[k + 1].used for k in parts[:-1]):
+            return None
+        if len(nums[0].text) > 2 or len(nums[1].text) > 2 or len(parts) == 3 and len(nums[2].text) not in (2, 4):
+            return None  # the slash form's shapes: M/D, M/D/YY, M/D/YYYY
+        month, day = int(nums[0].value or 0), int(nums[1].value or 0)
+        if dates.make_date(2000, month, day) is None:  # 2000 is a leap year: Feb 29 is a real month-day
+            return None
+        end = parts[-1] + 1
+        after, before = t[end], t[i - 1]
+        if after.glued and (after.kind in ("num", "word") or after.low in ("-", "/", "%", ":", "$")):
+            return None  # "1-2-3-4", "2-3x", "10-12c", "1-2%": part of something longer
+        if nums[0].glued and before.low not in ("(", "[", ":"):
+            return None  # "$1-2", "+1-2": a price or a signed leg
+        if after.low in QTY_UNITS or after.low in SIZE_NOUNS or self.is_right(end):
+            return None  # "2-3 contracts", "1-2 size", "10-12 call" (two strikes)
+        if not self.dash_date_position(i, end):
+            return None
+        for k in range(i, end):
+            t[k].used = True
+        self.dash_dates.add(i)
+        if len(parts) == 3:
+            return dates.make_date(dates.full_year(int(nums[2].value or 0)), month, day)
+        return dates.next_on_or_after(month, day, self.today)
+
+    def dash_date_position(self, i: int, end: int) -> bool:
+        """Tokens i..end-1 sit where an expiry is written: after a strike ("600c 1-17") or before one
+        ("1-17 600c"), or beside an expiry word ("exp 12-20", "exp: 12-20", "12-20 exp")."""
+        t = self.t
+        if self.is_right(i - 1) and t[i - 1].used and t[i - 2].kind == "num" and t[i - 2].used:
+            return True
+        if t[end].kind == "num" and self.is_right(end + 1):
+            return True
+        if self.low(end) in _EXPIRY_WORDS or self.low(i - 1) in _EXPIRY_WORDS:
+            return True
+        return self.low(i - 1) in (":", ".") and self.low(i - 2) in _EXPIRY_WORDS
 
     def read_date(self, text: str) -> date | None:
         if "-" in text:
@@ -701,6 +755,8 @@ class Reader:
         if tok is None or tok.kind != "word" or tok.used:
             return False
         letters = tok.low
+        if "." in letters:
+            return True  # a class share ("BRK.B"): the lexer only makes these from a strict capitals pattern
         if not letters.isascii() or not letters.isalpha() or not 1 <= len(letters) <= 6:
             return False
         if tok.dollar or tok.slash:
@@ -723,7 +779,7 @@ class Reader:
         tok = self.tok(i)
         if tok is None:
             return False
-        if tok.kind == "date" or tok.low in dates.MONTHS or tok.low in WEEKLY:
+        if tok.kind == "date" or tok.low in dates.MONTHS or tok.low in WEEKLY or i in self.dash_dates:
             return True
         return tok.kind == "num" and (self.is_right(i + 1) or self.low(i + 1) == "dte")
 

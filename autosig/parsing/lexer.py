@@ -10,6 +10,9 @@ from dataclasses import dataclass
 _TOKEN = re.compile(
     r"(?P<date>\d{4}-\d{1,2}-\d{1,2}(?![\d-])|\d{1,2}/\d{1,2}(?:/\d{4}|/\d{2})?(?![\d/]))"
     r"|(?P<num>\$?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+))"
+    # Class shares ("BRK.B", "BF.A", "BRK/B"): capitals only and a lone A/B class, fenced so "U.S.A.", "N/A",
+    # "P/B" and "in AAPL. B careful" stay words. The slash form needs two letters ("P/B" is price-to-book).
+    r"|(?P<cls>(?<![\w./$])\$?(?:[A-Z]{1,5}\.|[A-Z]{2,5}/)[AB](?![\w./]))"
     r"|(?P<word>[$/]?[^\W\d_]+(?:'[^\W\d_]+)?)"
     r"|(?P<sym>\S)"
 )
@@ -81,6 +84,10 @@ def tokenize(text: str, limit: int | None = None) -> list[Token]:
             else:
                 digits = raw.replace(",", "")
                 append(Token("num", raw, digits, start, end, glued, float(digits)))
+        elif kind == "cls":  # one ticker however written: "BRK/B" reads as "brk.b"
+            dollar = raw[0] == "$"
+            low = (raw[1:] if dollar else raw).replace("/", ".").lower()
+            append(Token("word", raw, low, start, end, glued, dollar=dollar))
         elif kind == "word":
             lead = raw[0]
             if lead == "/":

@@ -70,3 +70,21 @@ def test_year_inference_on_or_after():
     assert dates.next_on_or_after(2, 29, today) == date(2028, 2, 29)
     assert dates.next_on_or_after(2, 30, today) is None
     assert dates.next_on_or_after(1, 1, None) is None
+
+
+@pytest.mark.parametrize(
+    ("today", "sessions", "expected"),
+    [
+        (date(2026, 1, 14), 0, date(2026, 1, 14)),  # 0dte: the day itself
+        (date(2026, 1, 14), 1, date(2026, 1, 15)),
+        (date(2026, 1, 14), 3, date(2026, 1, 19)),  # Wednesday + 3 skips the weekend
+        (date(2026, 1, 16), 1, date(2026, 1, 19)),  # Friday
+        (date(2026, 1, 17), 1, date(2026, 1, 19)),  # Saturday: Monday is the first session after
+        (date(2026, 1, 18), 5, date(2026, 1, 23)),  # Sunday
+        (date(2026, 1, 14), 10, date(2026, 1, 28)),
+        (None, 1, None),
+        (date(2026, 1, 14), dates.MAX_DTE + 1, None),  # absurd counts resolve to nothing, never overflow
+    ],
+)
+def test_trading_days_after(today, sessions, expected):
+    assert dates.trading_days_after(today, sessions) == expected

@@ -38,3 +38,13 @@ def test_limit_caps_the_tokens():
 def test_clean_strips_mentions_links_markdown_and_maps_chinese():
     assert clean("<@&123> **BTO** https://x.y/z @everyone").split() == ["BTO"]
     assert clean("本周 2.15 进").split() == ["weekly", "2.15", "bought"]
+
+
+def test_class_shares_are_one_word():
+    assert _kinds("BRK.B $BF.A BRK/B") == [("word", "brk.b"), ("word", "bf.a"), ("word", "brk.b")]
+    assert tokenize("BRK/B")[0].text == "BRK/B"  # as written; low is the normal form
+    # not class shares: prices, sentence ends, lowercase, other letters, abbreviations, ratios
+    assert _kinds("SPY.50") == [("word", "spy"), ("num", ".50")]
+    assert _kinds("AAPL. B") == [("word", "aapl"), ("sym", "."), ("word", "b")]
+    for text in ("brk.b", "BRK.C", "BRK.BB", "ABCDEF.B", "U.S.A.", "N/A", "P/B", "A/B"):
+        assert all("." not in t.low and "/" not in t.low for t in tokenize(text) if t.kind == "word"), text
