@@ -12,6 +12,9 @@ calls start(). Then:
 
 A stream that was truncated or replaced (on_reset) ends the followers and the supervisor starts over at 1; readers
 keep the last published state meanwhile. A store error in a follower is retried from its last applied event.
+
+The paper ledger is left out until a ledger view asks for it (want_ledger); a builder thread then makes one beside
+the published state and swaps it in under the lock (see _build_ledger), so following never pauses for it.
 """
 
 from __future__ import annotations
