@@ -31,7 +31,7 @@ from autosig.alerts import payload_fields, payload_of, raw_key, version_tag
 from autosig.clock import Clock, rfc3339
 from autosig.config import Settings, redact_url
 from autosig.events import PARSED, RAW, WORKER, Event, EventStore, Problem, StoreError
-from autosig.events.lines import decode_line, line_at, tail_digest
+from autosig.events.lines import decode_line, holds_saved_tail, line_at, tail_digest
 from autosig.events.record import RecordError
 from autosig.logs import say
 from autosig.message_index import MessageIndex, tag_value
@@ -353,18 +353,15 @@ class Worker:
             return
         index, state = loaded
         offset, lines, raw_seq, channels = (state.get(k) for k in ("offset", "lines", "raw_seq", "channels"))
-        if not (type(offset) is int and type(lines) is int and type(raw_seq) is int and isinstance(channels, list)):
+        if not (type(lines) is int and type(raw_seq) is int and isinstance(channels, list)):
             return
         size, _ = self.store.committed_size(RAW)
-        if not 0 < offset <= size:
-            return
         try:
             with open(raw_path, "rb") as f:
-                tail = tail_digest(f.fileno(), offset)
+                if not holds_saved_tail(f.fileno(), size, offset, state.get("tail")):
+                    return  # another raw stream (replaced, truncated, rewritten): index it from the start
         except OSError:
             return
-        if tail is None or tail != state.get("tail"):
-            return  # another raw stream (replaced, truncated, rewritten): index it from the start
         self.messages, self.channels, self.raw_seq = index, {c for c in channels if isinstance(c, str)}, raw_seq
         self._raw_offset, self._raw_lines = offset, lines
 

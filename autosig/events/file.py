@@ -39,6 +39,7 @@ from autosig.events.lines import (
     decode_line,
     describe,
     header,
+    holds_saved_tail,
     iter_complete_lines,
     line_at,
     seq_prefix,
@@ -386,14 +387,10 @@ class FileStore(EventStore):
             return
         index, state = loaded
         offset, lines, last_seq, last_hash = (state.get(k) for k in ("offset", "lines", "last_seq", "last_hash"))
-        if not (type(offset) is int and 0 < offset <= size and type(lines) is int and type(last_seq) is int):
+        if not (type(lines) is int and type(last_seq) is int and isinstance(last_hash, str)):
             return
-        try:
-            tail = tail_digest(fd, offset)
-        except OSError:
-            return  # the catch-up that follows reads the same file and reports what is wrong with it
-        if tail is None or tail != state.get("tail") or not isinstance(last_hash, str):
-            return  # another file (replaced, truncated, rewritten): index it from the start
+        if not holds_saved_tail(fd, size, offset, state.get("tail")):
+            return  # another file (replaced, truncated, rewritten) or unreadable: index it from the start
         s.index, s.offset, s.lines, s.last_seq, s.last_hash = index, offset, lines, last_seq, last_hash
 
     def _save_index(self, s: _Stream, fd: int) -> None:

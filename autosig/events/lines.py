@@ -170,6 +170,17 @@ def line_ending_at(fd: int, end: int) -> bytes | None:
         size *= 4
 
 
+def holds_saved_tail(fd: int, size: int, offset: object, digest: object) -> bool:
+    """Whether a stream of `size` bytes still holds, ending at `offset`, the line whose tail_digest a table was saved
+    with: then the table describes the stream up to there. False for anything else, unreadable included."""
+    if type(offset) is not int or not 0 < offset <= size or not isinstance(digest, str):
+        return False
+    try:
+        return tail_digest(fd, offset) == digest
+    except OSError:
+        return False
+
+
 def tail_digest(fd: int, end: int) -> str | None:
     """The SHA-256 of the complete line that ends at byte `end`, or None when no line ends there.
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from waiting import wait_until
 
 
 class Receiver:
@@ -52,14 +53,10 @@ class Receiver:
         return [b for b in self.delivered() if b.get("state") == state]
 
     def wait_for(self, predicate, timeout: float = 15.0):  # noqa: ANN001, ANN201
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"receiver: condition not met in {timeout} s; got {self.delivered()}")
-            time.sleep(0.02)
+        try:
+            return wait_until(predicate, timeout, what="the receiver's condition")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; got {self.delivered()}") from None
 
     def close(self) -> None:
         self.server.shutdown()

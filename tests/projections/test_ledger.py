@@ -123,18 +123,21 @@ def scripted() -> Feed:
     return f
 
 
+HAND_COMPUTED = {  # realized P&L per closed round trip of scripted() (the arithmetic is beside each alert)
+    "SPY 600C 2027-01-17": 300.0,
+    "AAPL": -100.0,
+    "QQQ 500P 2027-01-17": -50.0,
+    "IWM 220C 2027-01-17": 50.0,
+    "NVDA 120P 2027-01-17": 80.0,
+    "SPX -5900P 2027-01-17 / +5890P 2027-01-17": 100.0,
+    "/ES": 10.0,
+}
+
+
 def test_scripted_sequence_matches_hand_computed_pnl():
     ledger = scripted().ledger()
     trades = {t["contract"]: t for t in ledger.trades()}
-    assert {c: t["realized"] for c, t in trades.items()} == {
-        "SPY 600C 2027-01-17": 300.0,
-        "AAPL": -100.0,
-        "QQQ 500P 2027-01-17": -50.0,
-        "IWM 220C 2027-01-17": 50.0,
-        "NVDA 120P 2027-01-17": 80.0,
-        "SPX -5900P 2027-01-17 / +5890P 2027-01-17": 100.0,
-        "/ES": 10.0,
-    }
+    assert {c: t["realized"] for c, t in trades.items()} == HAND_COMPUTED
     spy = trades["SPY 600C 2027-01-17"]
     assert spy["avg_entry"] == 1.0 and spy["opened_quantity"] == 4 and spy["avg_exit"] == 1.75  # (1.5*2 + 2*2)/4
     assert [(f["action"], f["quantity"], f["price"], f["realized"]) for f in spy["fills"]] == [

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from projections.test_ledger import scripted
+from projections.test_ledger import HAND_COMPUTED, scripted
 
 from webapp.conftest import synced, wait_until
-
-HAND_COMPUTED = {  # realized P&L per closed round trip (see tests/projections/test_ledger.py for the arithmetic)
-    "SPY 600C 2027-01-17": 300.0,
-    "AAPL": -100.0,
-    "QQQ 500P 2027-01-17": -50.0,
-    "IWM 220C 2027-01-17": 50.0,
-    "NVDA 120P 2027-01-17": 80.0,
-    "SPX -5900P 2027-01-17 / +5890P 2027-01-17": 100.0,
-    "/ES": 10.0,
-}
 
 
 def load(store):
