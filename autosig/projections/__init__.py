@@ -10,6 +10,7 @@ No files, threads or Flask here: the host (autosig.projections.host) tails the s
 
 from __future__ import annotations
 
+import sqlite3
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +48,7 @@ class Projections:
         self.problems = ProblemsProjection()
         # the paper ledger (follows the active parser version); None after skip_ledger()
         self.ledger: Ledger | None = Ledger(active_version)
+        self.ledger_error: str | None = None  # why the ledger was last dropped (see _feed_ledger)
         self.reviews = ReviewsProjection()
         # What the host calls per event, one bound method per stream (bound methods, so that a copy of this object
         # applies to its own parts): the cold start applies every event ever written, so keep this path short.
@@ -63,9 +65,9 @@ class Projections:
             applier(event)
 
     def skip_ledger(self) -> None:
-        """Leaves the paper ledger out (`ledger` becomes None) and off the apply path. Its memory and replay time
-        grow with the whole history, so a web process builds it only once a ledger view is asked for
-        (Host.want_ledger)."""
+        """Leaves the paper ledger out (`ledger` becomes None) and off the apply path. Recording every alert (in
+        its temporary database) and replaying them takes longer than all the other projections together, so a web
+        process builds it only once a ledger view is asked for (Host.want_ledger)."""
         self.ledger = None
         self.appliers[RAW] = self.signals.apply_raw
         self.appliers[PARSED] = self.signals.apply_parsed
@@ -83,11 +85,24 @@ class Projections:
 
     def _apply_raw(self, event: Event) -> None:
         self.signals.apply_raw(event)
-        self.ledger.apply(event)
+        self._feed_ledger(event)
 
     def _apply_parsed(self, event: Event) -> None:
         self.signals.apply_parsed(event)
-        self.ledger.apply(event)
+        self._feed_ledger(event)
+
+    def _feed_ledger(self, event: Event) -> None:
+        try:
+            self.ledger.apply(event)
+        except sqlite3.Error as exc:
+            # The ledger's temporary database failed (its disk is full, most likely). Everything else must keep
+            # following the streams: the ledger is dropped, and the next ledger request builds it again.
+            self.drop_ledger(exc)
+
+    def drop_ledger(self, exc: Exception) -> None:
+        """Leaves out a ledger that failed (see skip_ledger), saying why in `ledger_error`."""
+        self.ledger_error = f"{type(exc).__name__}: {exc}"
+        self.skip_ledger()
 
     def _apply_worker(self, event: Event) -> None:
         self.ingestion.apply(event)

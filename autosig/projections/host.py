@@ -69,9 +69,9 @@ class Host:
         self._start_lock = threading.Lock()
         self._supervisor: threading.Thread | None = None
         self._rebuild = threading.Event()
-        # The paper ledger is left out of the projections until a ledger view asks for it (want_ledger): it keeps
-        # every alert of the whole history and replays them, which costs more start-up time and memory than all the
-        # other projections together.
+        # The paper ledger is left out of the projections until a ledger view asks for it (want_ledger): it records
+        # every alert of the whole history and replays them, which takes longer than the catch-up of all the other
+        # projections together.
         self.ledger_wanted = False
         self._ledger_builder: threading.Thread | None = None
 

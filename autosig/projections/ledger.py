@@ -36,9 +36,8 @@ Rules (each one a place where a follower could otherwise be misled):
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right, insort
-from collections import ChainMap
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections import ChainMap, deque
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import permutations
@@ -50,6 +49,7 @@ import orjson
 from autosig.alerts import payload_of, to_utc
 from autosig.clock import rfc3339
 from autosig.events.record import Event
+from autosig.projections.ledger_history import NO_ORDER, AlertVersion, History, Order, Parsed, micros
 
 NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_EDIT_GRACE_SECONDS = 900.0
@@ -68,7 +68,9 @@ _NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 SUMMARY_TRADES = 500
 SUMMARY_PROBLEMS = 500
 SUMMARY_EQUITY_POINTS = 5_000
-SUMMARY_FILLS = 20  # per open position (one averaged down for months gathers hundreds; fill_count says how many)
+# fills kept and shown per position, the newest (one averaged down for months gathers hundreds; fill_count says how
+# many, and the averages count them all)
+SUMMARY_FILLS = 20
 
 Key = tuple[str, str, tuple[tuple[Any, ...], ...]]  # (ticker, "option" | "stock" | "future", leg shapes)
 
@@ -178,29 +180,11 @@ def _round(value: float, places: int) -> float:
 
 
 @dataclass(slots=True)
-class _Alert:
-    """One recorded version of a message (alert.received or alert.edited), reduced at apply to what the ledger reads:
-    the event itself is not kept (its line and full payload cost kilobytes per alert). In a replay, the chosen
-    version of a message is shown with the original posting time."""
-
-    raw_seq: int
-    source_id: str
-    posted: datetime  # this version's created_at (else when it was recorded)
-    text: str | None
-    reply_to: str | None
-    edited: datetime  # Whop's updated_at, else when it was recorded (decides whether an edit is in time)
-
-    def view(self) -> dict[str, Any]:
-        return {"raw_seq": self.raw_seq, "source_id": self.source_id, "created_at": rfc3339(self.posted),
-                "text": self.text}  # fmt: skip
-
-
-@dataclass(slots=True)
 class _Fill:
     action: str
     quantity: float
     price: float
-    alert: _Alert
+    alert: AlertVersion
     realized: float | None = None  # exits only
     # A fill never changes, and a long-open position is rendered again after every new alert: kept while shown
     rendered: dict[str, Any] | None = None
@@ -223,16 +207,20 @@ class _Position:
     instrument: str
     legs: list[dict[str, Any]]  # as opened: the sides are the opening sides
     direction: int
-    opened: _Alert
+    opened: AlertVersion
     quantity: float = 0.0
     avg_entry: float = 0.0
     opened_quantity: float = 0.0
     closed_quantity: float = 0.0
     realized: float = 0.0
+    # the newest fills (SUMMARY_FILLS shown, up to twice that kept): a position open for months gathers hundreds
     fills: list[_Fill] = field(default_factory=list)
+    fill_count: int = 0
+    exit_quantity: float = 0.0  # over every exit, for the average exit price
+    exit_value: float = 0.0
     assumed: list[str] = field(default_factory=list)
     # (fills when rendered, the view): every change adds a fill, so the count says whether the view is current.
-    # A position open for long gathers many fills, and the ledger is rendered again after every new alert.
+    # A position open for long is rendered again after every new alert.
     rendered: tuple[int, dict[str, Any]] | None = None
     label: str = ""  # "SPY 600C 2027-01-17": fixed by key and legs, and named in every equity curve point
 
@@ -246,28 +234,36 @@ class _Position:
     def copy(self) -> _Position:
         return replace(self, fills=list(self.fills), assumed=list(self.assumed))
 
-    def buy(self, action: str, quantity: float, price: float, alert: _Alert) -> None:
+    def buy(self, action: str, quantity: float, price: float, alert: AlertVersion) -> None:
         # average cost: what is still open keeps its average, the new lot is weighted in
         self.avg_entry = (self.avg_entry * self.quantity + price * quantity) / (self.quantity + quantity)
         self.quantity += quantity
         self.opened_quantity += quantity
-        self.fills.append(_Fill(action, quantity, price, alert))
+        self._add(_Fill(action, quantity, price, alert))
 
-    def sell(self, action: str, quantity: float, price: float, alert: _Alert) -> _Fill:
+    def sell(self, action: str, quantity: float, price: float, alert: AlertVersion) -> _Fill:
         if quantity >= self.quantity * (1 - DUST):
             quantity = self.quantity
         realized = self.direction * (price - self.avg_entry) * quantity * self.multiplier
         self.quantity = 0.0 if quantity == self.quantity else self.quantity - quantity
         self.closed_quantity += quantity
         self.realized += realized
+        self.exit_quantity += quantity
+        self.exit_value += price * quantity
         fill = _Fill(action, quantity, price, alert, realized)
-        self.fills.append(fill)
+        self._add(fill)
         return fill
+
+    def _add(self, fill: _Fill) -> None:
+        self.fills.append(fill)
+        self.fill_count += 1
+        if len(self.fills) > 2 * SUMMARY_FILLS:
+            del self.fills[:-SUMMARY_FILLS]
 
     def view(self) -> dict[str, Any]:
         """What readers see. Shared between reads (it is kept until the position changes): never change it."""
-        if self.rendered is None or self.rendered[0] != len(self.fills):
-            self.rendered = (len(self.fills), self._render())
+        if self.rendered is None or self.rendered[0] != self.fill_count:
+            self.rendered = (self.fill_count, self._render())
         return self.rendered[1]
 
     def forget_views(self) -> None:
@@ -277,9 +273,8 @@ class _Position:
             fill.rendered = None
 
     def _render(self) -> dict[str, Any]:
-        exits = [f for f in self.fills if f.realized is not None]
-        exit_qty = sum(f.quantity for f in exits)
         closed = self.quantity == 0
+        exits = self.exit_quantity
         return {
             "contract": self.label,
             "ticker": self.key[0],
@@ -291,14 +286,14 @@ class _Position:
             "opened_quantity": _round(self.opened_quantity, 6),
             "closed_quantity": _round(self.closed_quantity, 6),
             "avg_entry": _round(self.avg_entry, 4),
-            "avg_exit": _round(sum(f.price * f.quantity for f in exits) / exit_qty, 4) if exit_qty else None,
+            "avg_exit": _round(self.exit_value / exits, 4) if exits else None,
             "realized": _round(self.realized, 2),
             "result": _outcome(self.realized) if closed else None,
             "opened_at": rfc3339(self.opened.posted),
             "closed_at": rfc3339(self.fills[-1].alert.posted) if closed else None,
             "assumed": list(self.assumed),
-            "fills": [f.view() for f in self.fills],
-            "fill_count": len(self.fills),
+            "fills": [f.view() for f in self.fills[-SUMMARY_FILLS:]],
+            "fill_count": self.fill_count,
         }
 
 
@@ -307,7 +302,7 @@ def _json(value: Any) -> bytes:
     return bytes(memoryview(orjson.dumps(value)))
 
 
-def _version(event: Event, source: str, recorded: datetime) -> _Alert:
+def _version(event: Event, source: str, recorded: datetime) -> AlertVersion:
     try:
         payload = payload_of(event.data)
     except (KeyError, TypeError, ValueError):
@@ -319,7 +314,7 @@ def _version(event: Event, source: str, recorded: datetime) -> _Alert:
     edited = posted if updated is not None and updated == payload.get("created_at") else to_utc(updated) or recorded
     content = payload.get("content")
     reply = payload.get("replying_to_message_id")
-    return _Alert(event.seq, source, posted, content if isinstance(content, str) else None,
+    return AlertVersion(event.seq, source, posted, content if isinstance(content, str) else None,
                   None if reply is None else str(reply), edited)  # fmt: skip
 
 
@@ -329,77 +324,122 @@ class _Problem:
 
     kind: str
     reason: str
-    alert: _Alert
+    alert: AlertVersion
     signal: bytes | None
     extra: dict[str, Any]
 
     def view(self) -> dict[str, Any]:
         signal = None if self.signal is None else orjson.loads(self.signal)
-        extra = {name: value.view() if isinstance(value, _Alert) else value for name, value in self.extra.items()}
+        extra = {name: value.view() if isinstance(value, AlertVersion) else value for name, value in self.extra.items()}
         return {"kind": self.kind, "reason": self.reason, "alert": self.alert.view(), "signal": signal, **extra}
+
+
+class _Replies:
+    """The settled book's source_id -> contracts table, kept in the history: a long history has a row per alert that
+    opened or changed a position, and a reply may answer any of them."""
+
+    def __init__(self, history: History) -> None:
+        self._history = history
+        history.clear_replies()  # a new settled book starts from nothing
+
+    def __contains__(self, source: object) -> bool:
+        return isinstance(source, str) and self._history.reply_keys(source) is not None
+
+    def __getitem__(self, source: str) -> tuple[Key, ...]:
+        keys = self._history.reply_keys(source)
+        if keys is None:
+            raise KeyError(source)
+        return tuple((ticker, cls, tuple(map(tuple, shapes))) for ticker, cls, shapes in orjson.loads(keys))
+
+    def get(self, source: str, default: tuple[Key, ...] = ()) -> tuple[Key, ...]:
+        return self[source] if source in self else default
+
+    def __setitem__(self, source: str, keys: tuple[Key, ...]) -> None:
+        self._history.set_reply_keys(source, orjson.dumps(keys))
 
 
 @dataclass(slots=True)
 class _Message:
-    alert: _Alert
+    alert: AlertVersion
     signals: list[dict[str, Any]]
-    late_edits: list[_Alert]
+    late_edits: list[AlertVersion]
 
 
 class _Book:
-    """The result of one replay: open positions, closed round trips, exits in order, problems."""
+    """The result of one replay: open positions, the newest closed round trips, exits and problems, and totals over
+    all of them (what a page shows is bounded; what it counts is not)."""
 
-    def __init__(self) -> None:
+    def __init__(self, contracts: _Replies | dict[str, tuple[Key, ...]]) -> None:
         self.open: dict[Key, _Position] = {}
         self.borrowed: set[Key] = set()  # open positions shared with the book this one was forked from
-        self.closed: list[_Position] = []
-        self.exits: list[tuple[_Position, _Fill, float]] = []  # with the realized total after each
+        self.closed: deque[_Position] = deque(maxlen=SUMMARY_TRADES)
+        self.closed_count = 0
+        self.exits: deque[tuple[_Position, _Fill, float]] = deque(maxlen=SUMMARY_EQUITY_POINTS)  # and equity after
         # running totals, so a read costs the size of what it shows, not of the whole history
         self.realized = 0.0
         self.by_ticker: dict[str, float] = {}
         self.by_day: dict[str, float] = {}  # America/New_York date of the exit's alert
         self.outcomes = {"win": 0, "loss": 0, "flat": 0}
-        self.problems: list[_Problem] = []
+        self.problems: list[_Problem] = []  # the newest, in replay order (SUMMARY_PROBLEMS up to twice that)
+        self.problem_count = 0
         # source_id -> contracts its signals resolved to (for replies), each key one shared object (see `keys`)
-        self.contracts: dict[str, tuple[Key, ...]] = {}
+        self.contracts = contracts
         self.keys: dict[Key, Key] = {}  # one object per contract: a long history names the same few many times
         # how the next position on a contract opens: (instrument, legs, direction, what was assumed)
         self.details: dict[Key, tuple[str, list[dict[str, Any]], int, str | None]] = {}
-        self.last: tuple[datetime, int] = (_NO_TIME, 0)  # order key of the last message replayed
+        self.last: Order = NO_ORDER  # the place of the last message replayed
 
-    def replay(self, message: _Message, order: tuple[datetime, int]) -> None:
+    def replay(self, message: _Message, order: Order) -> None:
         for edit in message.late_edits:
             self.problem("late_edit", LATE_EDIT, message.alert, None, edit=edit)
         for signal in message.signals:
             self.follow(message.alert, signal)
         self.last = max(self.last, order)
 
-    def problem(self, kind: str, reason: str, alert: _Alert, signal: dict[str, Any] | None, **extra: Any) -> None:
+    def problem(self, kind: str, reason: str, alert: AlertVersion, signal: dict[str, Any] | None, **extra: Any) -> None:
         # kept encoded and rendered on read: a long history lists many problems, and a signal's dict costs ten
         # times its JSON
-        self.problems.append(_Problem(kind, reason, alert, None if signal is None else _json(signal), extra))
+        self.add_problem(_Problem(kind, reason, alert, None if signal is None else _json(signal), extra))
+
+    def add_problem(self, problem: _Problem, at: int | None = None) -> None:
+        """Lists a problem, at the end or at index `at` of the problems kept."""
+        self.problem_count += 1
+        if at is None:
+            self.problems.append(problem)
+        else:
+            self.problems.insert(at, problem)
+        if len(self.problems) > 2 * SUMMARY_PROBLEMS:
+            del self.problems[:-SUMMARY_PROBLEMS]
+
+    def close(self, position: _Position) -> None:
+        if len(self.closed) == self.closed.maxlen:
+            self.closed[0].forget_views()  # no longer shown: its renderings must not stay with the exits it is in
+        self.closed.append(position)
+        self.closed_count += 1
+        self.outcomes[_outcome(position.realized)] += 1
 
     def fork(self) -> _Book:
         """A copy to follow unsettled messages on, sharing what following them cannot change: closed positions,
         fills and problems never change once made; open positions do, so they are copied."""
-        book = _Book()
+        # the fork only follows messages this book has not, so their entries go to the first map
+        book = _Book(ChainMap({}, self.contracts))  # type: ignore[arg-type]
         book.open = dict(self.open)
         book.borrowed = set(self.open)  # copied on first change (see _own), so most keep their rendered views
-        book.closed = list(self.closed)
-        book.exits = list(self.exits)
+        book.closed = self.closed.copy()
+        book.closed_count = self.closed_count
+        book.exits = self.exits.copy()
         book.realized = self.realized
         book.by_ticker = dict(self.by_ticker)
         book.by_day = dict(self.by_day)
         book.outcomes = dict(self.outcomes)
         book.problems = list(self.problems)
-        # the fork only follows messages this book has not, so their entries go to the first map
-        book.contracts = ChainMap({}, self.contracts)  # type: ignore[assignment]
+        book.problem_count = self.problem_count
         book.details = ChainMap({}, self.details)  # type: ignore[assignment]
         book.keys = self.keys  # a table of shared objects only: what a fork adds changes no result
         book.last = self.last
         return book
 
-    def follow(self, alert: _Alert, signal: dict[str, Any]) -> None:
+    def follow(self, alert: AlertVersion, signal: dict[str, Any]) -> None:
         action = signal.get("action")
         if action not in ("open", "add", "trim", "close"):
             return  # updates move stops and targets, not positions
@@ -474,7 +514,9 @@ class _Book:
             fitting = [k for k in fitting if k[1] == cls] or fitting
         return fitting
 
-    def _buy(self, alert: _Alert, signal: dict[str, Any], key: Key, action: str, price: float, named: bool) -> None:
+    def _buy(
+        self, alert: AlertVersion, signal: dict[str, Any], key: Key, action: str, price: float, named: bool
+    ) -> None:
         instrument, legs, direction, assumed = self.details[key]
         position = self._own(key)
         if position is not None and named and _direction(signal, _legs(signal))[0] != position.direction:
@@ -493,7 +535,7 @@ class _Book:
                 position.assumed.append("quantity")
         position.buy(action, quantity, price, alert)
 
-    def _sell(self, alert: _Alert, signal: dict[str, Any], key: Key, action: str, price: float) -> None:
+    def _sell(self, alert: AlertVersion, signal: dict[str, Any], key: Key, action: str, price: float) -> None:
         position = self._own(key)
         if position is None:
             self.problem("unmatched", f"{action} of a position that is not open", alert, signal)
@@ -519,8 +561,7 @@ class _Book:
         self.exits.append((position, fill, self.realized))
         if position.quantity == 0:
             del self.open[key]
-            self.closed.append(position)
-            self.outcomes[_outcome(position.realized)] += 1
+            self.close(position)
 
 
 def _fits_legs(pattern: tuple[tuple[Any, ...], ...], shapes: tuple[tuple[Any, ...], ...]) -> bool:
@@ -531,22 +572,19 @@ def _fits_legs(pattern: tuple[tuple[Any, ...], ...], shapes: tuple[tuple[Any, ..
     return any(all(_fits(p, s) for p, s in zip(pattern, order, strict=True)) for order in permutations(shapes))
 
 
-def _newest_fills(view: dict[str, Any]) -> dict[str, Any]:
-    fills = view["fills"]
-    return view if len(fills) <= SUMMARY_FILLS else {**view, "fills": fills[-SUMMARY_FILLS:]}
-
-
 # --- the projection ---------------------------------------------------------------------------------------------
 
 
 class Ledger:
     """Paper positions and P&L from following every alert.
 
-    apply() keeps each alert version and parse in compact form (no events, signals as JSON). Reads follow messages
-    in posting order into a settled book, which only ever grows, plus — for messages posted within `settle_seconds`
-    of the newest one, where edits, late parses and other channels' older alerts still arrive — a fork of it rebuilt
-    on the first read after a change. Only a change to a settled message (a late parse of an old alert, an edit long
-    after posting, a switch of the active parser version) replays everything."""
+    apply() records each alert version and parse in the ledger's History (a private SQLite database: memory stays
+    flat however long the history). Reads follow messages in posting order into a settled book, which only ever
+    grows, plus — for messages posted within `settle_seconds` of the newest one, where edits, late parses and other
+    channels' older alerts still arrive — a fork of it rebuilt on the first read after a change. Only a change to a
+    settled message (a late parse of an old alert, an edit long after posting, a switch of the active parser version)
+    replays everything. The books keep the open positions, the newest trades, exits and problems, and totals over
+    everything."""
 
     def __init__(
         self,
@@ -557,14 +595,10 @@ class Ledger:
         self._version = str(parser_version)
         self.edit_grace_seconds = edit_grace_seconds
         self.settle_seconds = settle_seconds
-        self._raw: dict[int, _Alert] = {}
-        self._versions: dict[str, list[int]] = {}  # source_id -> raw seqs of its versions, ascending
-        self._parses: dict[str, dict[int, bytes]] = {}  # parser version -> raw seq -> its signals as JSON
+        self._history = History()  # every version and every version's parses, so switching needs no re-read
         self._newest = _NO_TIME  # the newest posting time seen: the settle horizon trails it
         self._settled: _Book | None = None  # None: replay everything on the next read
-        self._unsettled: dict[str, None] = {}  # messages not followed in the settled book (an ordered set)
         self._book: _Book | None = None  # what reads answer from, until the next change
-        self._trades_shown_from = 0  # summary() shows the trades from here on (views of earlier ones are dropped)
 
     @property
     def parser_version(self) -> str:
@@ -572,7 +606,6 @@ class Ledger:
 
     @parser_version.setter
     def parser_version(self, version: str) -> None:
-        # every version's parses are kept, so switching needs no re-read of the streams
         if str(version) != self._version:
             self._version = str(version)
             self._forget()
@@ -585,22 +618,18 @@ class Ledger:
 
     def _forget(self) -> None:
         self._settled = self._book = None
-        self._unsettled.clear()
 
     def apply(self, event: Event) -> None:
         data = event.data if isinstance(event.data, dict) else {}
         if event.type in RAW_TYPES:
-            if event.seq in self._raw or data.get("source_id") is None:
+            if data.get("source_id") is None:
                 return
             source = str(data["source_id"])
-            seqs = self._versions.setdefault(source, [])
-            before = self._order(source) if seqs else None
             recorded = to_utc(event.ts) or _NO_TIME
-            self._raw[event.seq] = alert = _version(event, source, recorded)
-            if not seqs or seqs[-1] < event.seq:
-                seqs.append(event.seq)
-            else:
-                insort(seqs, event.seq)
+            alert = _version(event, source, recorded)
+            before = self._history.order(source)
+            if not self._history.add_version(alert):
+                return  # applied before
             # A posting time ahead of when the alert was recorded (a wrong clock, a hostile payload) must not drag
             # the settle horizon into the future: that would settle everything the moment it arrives.
             self._newest = max(self._newest, min(alert.posted, recorded))
@@ -612,129 +641,111 @@ class Ledger:
             signals = data.get("signals") if data.get("kind") == "signal" else []
             signals = [s for s in signals if isinstance(s, dict)] if isinstance(signals, list) else []
             version = str(data.get("parser_version"))
-            by_seq = self._parses.setdefault(version, {})
-            again = raw_seq in by_seq
-            by_seq[raw_seq] = _json(signals) if signals else _NO_SIGNALS
-            raw = self._raw.get(raw_seq)
-            if raw is not None and version == self._version:  # else its raw event marks the change on arrival
+            again = self._history.set_parse(version, raw_seq, _json(signals) if signals else _NO_SIGNALS)
+            source = self._history.source_of(raw_seq)
+            if source is not None and version == self._version:  # else its raw event marks the change on arrival
                 if again:
                     self._forget()  # a second parse by one version (never from a store: parse keys are unique)
-                self._changed(raw.source_id, raw_seq, None)
+                self._changed(source, raw_seq, None)
 
-    def _order(self, source: str) -> tuple[datetime, int]:
-        """Where a message is followed: by its first version's posting time, then its first seq."""
-        first = self._versions[source][0]
-        return self._raw[first].posted, first
-
-    def _changed(self, source: str, seq: int, before: tuple[datetime, int] | None) -> None:
+    def _changed(self, source: str, seq: int, before: Order | None) -> None:
         """Version `seq` of message `source` arrived (its raw event or its parse); `before` is where the message
         stood before a raw arrival."""
         self._book = None
         settled = self._settled
         if settled is None:
             return
-        order = self._order(source)
+        order = self._history.order(source)
+        assert order is not None
         if settled.last < order and (before is None or settled.last < before):
-            self._unsettled[source] = None
-        elif before not in (None, order) or not self._listed_late_edit(settled, source, seq):
+            return  # not followed in the settled book yet: the next read does
+        if before not in (None, order) or not self._listed_late_edit(settled, source, seq):
             self._forget()  # a message at or before the settled end changed: its whole future may differ
 
     def _listed_late_edit(self, settled: _Book, source: str, seq: int) -> bool:
         """Whether version `seq` of a settled message is an edit after the grace period — which changes nothing
         but the list of problems — and is now listed where a replay would list it. Analysts edit old alerts
         ("closed for +50%"); replaying the whole history for each would stall a long-lived ledger."""
-        seqs = self._versions[source]
+        versions = self._history.versions(source, self._version)
+        first = versions[0][0]
+        this, signals = next(version for version in versions if version[0].raw_seq == seq)
         grace = self.edit_grace_seconds
-        first = self._raw[seqs[0]]
-        if grace is None or seq == seqs[0] or (self._raw[seq].edited - first.posted).total_seconds() <= grace:
+        if grace is None or this is first or (this.edited - first.posted).total_seconds() <= grace:
             return False
-        if seq not in self._parses.get(self._version, {}):
+        if signals is None:
             return True  # listed once its parse arrives
-        message = self._message(seqs)
+        message = self._message(versions)
         if message is None:
             return False  # the message was not followed before: it is new history
         edit = next((e for e in message.late_edits if e.raw_seq == seq), None)
         if edit is not None:  # else neither it nor the followed version has signals: nothing to list
             # a replay lists a message's late edits first, in seq order, then what its signals did not follow
-            def rank(p: _Problem) -> tuple[tuple[datetime, int], int, int]:
+            def rank(p: _Problem) -> tuple[Order | None, int, int]:
                 late = p.kind == "late_edit"
-                return self._order(p.alert.source_id), 0 if late else 1, p.extra["edit"].raw_seq if late else 0
+                return self._history.order(p.alert.source_id), 0 if late else 1, p.extra["edit"].raw_seq if late else 0
 
             problems = settled.problems
-            at = bisect_left(problems, (self._order(source), 0, seq), key=rank)
-            problems.insert(at, _Problem("late_edit", LATE_EDIT, message.alert, None, {"edit": edit}))
+            order = self._history.order(source)
+            at = bisect_left(problems, (order, 0, seq), key=rank)
+            # (one older than every problem kept lands first and is trimmed with them, as in a replay)
+            settled.add_problem(_Problem("late_edit", LATE_EDIT, message.alert, None, {"edit": edit}), at)
         return True
 
     # --- replay -------------------------------------------------------------------------------------------------
 
-    def _message(self, seqs: list[int]) -> _Message | None:
-        first = self._raw[seqs[0]]
-        parses = self._parses.get(self._version, {})
-        chosen: tuple[int, bytes] | None = None
-        late: list[tuple[int, bytes]] = []
+    def _message(self, versions: list[Parsed]) -> _Message | None:
+        """What a message contributes: the version followed (the newest parsed one edited within the grace period),
+        its signals, and the later edits to list."""
+        first = versions[0][0]
+        chosen: Parsed | None = None
+        late: list[Parsed] = []
         grace = self.edit_grace_seconds
-        for seq in seqs:
-            signals = parses.get(seq)
+        for alert, signals in versions:
             if signals is None:
                 continue  # not parsed by the active version (yet)
-            if seq == seqs[0] or grace is None or (self._raw[seq].edited - first.posted).total_seconds() <= grace:
-                chosen = (seq, signals)
+            if alert is first or grace is None or (alert.edited - first.posted).total_seconds() <= grace:
+                chosen = (alert, signals)
             else:
-                late.append((seq, signals))
+                late.append((alert, signals))
         if chosen is None:
             return None
-        alert = first if chosen[0] == seqs[0] else replace(self._raw[chosen[0]], posted=first.posted)
-        has_signals = chosen[1] is not _NO_SIGNALS
-        late_edits = [replace(self._raw[seq], posted=first.posted) for seq, signals in late
-                      if has_signals or signals is not _NO_SIGNALS]  # fmt: skip
+        alert = first if chosen[0] is first else replace(chosen[0], posted=first.posted)
+        has_signals = chosen[1] != _NO_SIGNALS
+        late_edits = [replace(edit, posted=first.posted) for edit, signals in late
+                      if has_signals or signals != _NO_SIGNALS]  # fmt: skip
         return _Message(alert, orjson.loads(chosen[1]) if has_signals else [], late_edits)
 
-    def _ordered(self, sources: Iterable[str]) -> list[tuple[tuple[datetime, int], str]]:
-        """The messages of `sources` with a parse by the active version, in posting order — not recording order:
-        channels are polled in turn, so one channel's older alert can be recorded after another's newer one.
-        Only their places: a message is decoded when it is followed, so a full replay holds one at a time."""
-        parsed = self._parses.get(self._version, {})
-        versions = self._versions
-        out = [(self._order(source), source) for source in sources if any(seq in parsed for seq in versions[source])]
-        out.sort(key=lambda item: item[0])
-        return out
-
-    def _follow(self, book: _Book, news: list[tuple[tuple[datetime, int], str]]) -> None:
-        for order, source in news:
-            message = self._message(self._versions[source])
-            if message is not None:
-                book.replay(message, order)
-
     def _replayed(self) -> _Book:
+        """The book reads answer from: the settled one brought up to the settle horizon, plus a fork of it that
+        follows the newer messages. Messages are read from the history in posting order — not recording order:
+        channels are polled in turn, so one channel's older alert can be recorded after another's newer one."""
         if self._book is not None:
             return self._book
         settled = self._settled
         if settled is None:
-            settled = self._settled = _Book()
-            self._unsettled = dict.fromkeys(self._versions)
-        news = self._ordered(self._unsettled)
+            settled = self._settled = _Book(_Replies(self._history))
         # Messages posted long enough before the newest one are followed for good; a message without a parse of the
-        # active version stays unsettled until its parse arrives.
-        horizon = self._newest - timedelta(seconds=self.settle_seconds)
-        settling = bisect_right(news, horizon, key=lambda item: item[0][0])
-        self._follow(settled, news[:settling])
-        for _, source in news[:settling]:
-            del self._unsettled[source]
+        # active version is passed over, and its parse, when it comes, replays everything.
+        horizon = micros(self._newest - timedelta(seconds=self.settle_seconds))
         book = settled
-        if settling < len(news):
-            book = settled.fork()
-            self._follow(book, news[settling:])
+        for order, versions in self._history.messages_after(settled.last, self._version):
+            message = self._message(versions)
+            if message is None:
+                continue
+            if book is settled and order[0] > horizon:
+                book = settled.fork()
+            book.replay(message, order)
         self._book = book
         return book
 
     # --- read ---------------------------------------------------------------------------------------------------
 
     def positions(self) -> list[dict[str, Any]]:
-        """Open positions, oldest first, with what was realized by trims so far."""
+        """Open positions, oldest first, with what was realized by trims so far and their newest fills."""
         return [p.view() for p in self._replayed().open.values()]
 
     def trades(self) -> list[dict[str, Any]]:
-        """Closed round trips (open to flat) in the order they closed, with realized P&L."""
+        """The newest closed round trips (open to flat; SUMMARY_TRADES of them) in the order they closed."""
         return [p.view() for p in self._replayed().closed]
 
     def pnl_by_ticker(self) -> dict[str, float]:
@@ -748,11 +759,12 @@ class Ledger:
     def win_rate(self) -> float | None:
         """Share of closed round trips with a positive P&L; None before the first one."""
         book = self._replayed()
-        return book.outcomes["win"] / len(book.closed) if book.closed else None
+        return book.outcomes["win"] / book.closed_count if book.closed_count else None
 
     def equity_curve(self, last: int | None = None) -> list[dict[str, Any]]:
-        """Cumulative realized P&L after each exit (or the `last` ones), in posting order."""
-        exits = self._replayed().exits
+        """Cumulative realized P&L after each of the newest exits (SUMMARY_EQUITY_POINTS, or the `last` ones), in
+        posting order."""
+        exits = list(self._replayed().exits)
         return [{"at": rfc3339(fill.alert.posted), "equity": _round(equity, 2),
                  "realized": _round(fill.realized or 0.0, 2), "ticker": position.key[0],
                  "contract": position.label,
@@ -760,36 +772,33 @@ class Ledger:
                 for position, fill, equity in exits[-last if last else 0:]]  # fmt: skip
 
     def problems(self) -> list[dict[str, Any]]:
-        """What was not followed, with the alert: unmatched, ambiguous, no_price, conflicting_open, late_edit."""
-        return [problem.view() for problem in self._replayed().problems]
+        """The newest of what was not followed (SUMMARY_PROBLEMS), with the alert: unmatched, ambiguous, no_price,
+        conflicting_open, late_edit."""
+        return [problem.view() for problem in self._replayed().problems[-SUMMARY_PROBLEMS:]]
 
     def summary(self) -> dict[str, Any]:
         """Everything a ledger page or API needs, as one JSON-ready object."""
         book = self._replayed()
-        shown_from = max(0, len(book.closed) - SUMMARY_TRADES)
-        for trade in book.closed[self._trades_shown_from : shown_from]:
-            trade.forget_views()  # closed before the trades shown now
-        self._trades_shown_from = shown_from
         return {
             "parser_version": self._version,
             "edit_grace_seconds": self.edit_grace_seconds,
             "multipliers": dict(MULTIPLIERS),
             "totals": {
                 "realized": _round(book.realized, 2),
-                "trades": len(book.closed),
+                "trades": book.closed_count,
                 "wins": book.outcomes["win"],
                 "losses": book.outcomes["loss"],
                 "win_rate": self.win_rate(),
                 "open_positions": len(book.open),
-                "problems": len(book.problems),
+                "problems": book.problem_count,
             },
-            "positions": [_newest_fills(p.view()) for p in book.open.values()],
+            "positions": self.positions(),
             # the lists grow with the whole history: a page shows the newest (totals above count them all)
-            "trades": [p.view() for p in book.closed[-SUMMARY_TRADES:]],
+            "trades": self.trades(),
             "pnl_by_ticker": self.pnl_by_ticker(),
             "pnl_by_day": self.pnl_by_day(),
-            "equity_curve": self.equity_curve(SUMMARY_EQUITY_POINTS),
-            "problems": [problem.view() for problem in book.problems[-SUMMARY_PROBLEMS:]],
+            "equity_curve": self.equity_curve(),
+            "problems": self.problems(),
         }
 
 

@@ -4,6 +4,7 @@ Both accept `as_of` (time travel): the ledger as it stood at that moment."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -58,7 +59,12 @@ def ledger_summary() -> tuple[dict[str, Any], str | None, _Memo]:
     if not host.want_ledger(LEDGER_WAIT_SECONDS):
         raise Busy("the paper ledger is being built from the whole history; try again shortly")
     memo = current_app.extensions.setdefault(MEMO, _Memo())
-    return host.read(lambda p: memo.get(p, host.generation)), None, memo
+    try:
+        return host.read(lambda p: memo.get(p, host.generation)), None, memo
+    except sqlite3.Error as exc:  # its temporary database failed (a full disk): built again on the next request
+        failure = exc
+        host.read(lambda p: p.drop_ledger(failure))
+        raise Busy(f"the paper ledger's temporary storage failed ({exc}); it is built again on request") from exc
 
 
 @bp.errorhandler(PastError)

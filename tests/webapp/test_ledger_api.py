@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from projections.test_ledger import HAND_COMPUTED, scripted
 
+from autosig.web import ledger as ledger_web
 from webapp.conftest import synced, wait_until
 
 
@@ -81,3 +82,31 @@ def test_hostile_text_in_ledger_page_is_escaped(client, feed):
     wait_until(synced(client, "parsed", last))
     html = client.get("/ledger").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_failing_ledger_store_drops_the_ledger_not_the_dashboard(client, feed, monkeypatch):
+    """The ledger keeps its history in a temporary SQLite database; when that fails (a full disk), the other
+    projections keep following and the ledger is built again once it can be."""
+    import sqlite3
+
+    from autosig.projections.ledger_history import History
+    from webapp.conftest import sig
+
+    _, last = feed.alert("BTO SPY", signals=[sig("SPY", price=1.0)], created_at="2027-01-14T15:00:00Z")
+    wait_until(synced(client, "parsed", last))
+    assert client.get("/api/ledger").get_json()["totals"]["open_positions"] == 1
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(ledger_web, "LEDGER_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(History, "_write", full)
+    _, last = feed.alert("BTO QQQ", signals=[sig("QQQ", price=2.0)], created_at="2027-01-14T15:05:00Z")
+    wait_until(synced(client, "parsed", last))  # the signals projection followed
+    assert client.get("/api/signals").get_json()["signals"][0]["signal"]["ticker"] == "QQQ"
+    r = client.get("/api/ledger")  # dropped, and its rebuild fails the same way meanwhile
+    assert r.status_code == 503 and r.headers["Retry-After"]
+    assert "disk is full" in client.application.extensions["autosig"].host.errors["ledger"]
+    monkeypatch.undo()
+    wait_until(lambda: client.get("/api/ledger").status_code == 200, timeout=30)
+    assert client.get("/api/ledger").get_json()["totals"]["open_positions"] == 2
