@@ -31,6 +31,9 @@ Rules (each one a place where a follower could otherwise be misled):
   spreads (per contract), 1 for shares, 1 per point for futures (contract multipliers vary by product, so futures
   P&L is in points x contracts).
 - Orders without a usable price (price, else the middle of price_range) are listed, and change nothing.
+- An option position still open when its last leg has expired (by the first alert posted on a later New York day)
+  is taken out and listed as expired, its remainder counted neither as a win nor as a loss: how it ended is unknown.
+  What its trims realized stays realized.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ import math
 from bisect import bisect_left
 from collections import ChainMap, deque
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from heapq import heappop, heappush
 from itertools import permutations
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,6 +62,9 @@ DEFAULT_EDIT_GRACE_SECONDS = 900.0
 DEFAULT_SETTLE_SECONDS = 3600.0
 _NO_SIGNALS = b"[]"
 LATE_EDIT = "edited after the grace period: the original is followed"
+EXPIRED = "expired with {quantity:g} open and no exit: its value at expiry is unknown, so it is not counted"
+# Where a replay lists a message's problems: positions that expired before it, then its late edits, then the rest.
+_LISTING = {"expired": 0, "late_edit": 1}
 MULTIPLIERS = {"option": 100.0, "stock": 1.0, "future": 1.0}
 RAW_TYPES = ("alert.received", "alert.edited")
 # Parsed fractions are rounded ("sold 1/3" is 0.3333), so selling all but this share of a position is selling
@@ -163,6 +170,18 @@ def _label(ticker: str, cls: str, legs: list[dict[str, Any]]) -> str:
         return f"{sign}{count}{'?' if strike is None else f'{strike:g}'}{right or '?'} {expiry or '?'}"
 
     return f"{ticker} " + " / ".join(one(leg, len(legs) > 1) for leg in legs)
+
+
+def _expires(key: Key) -> int | None:
+    """When an option position on `key` has expired, in microseconds: the start of the New York day after its last
+    leg's expiry (a close reported that evening still counts). None for shares, futures and unreadable expiries."""
+    if key[1] != "option" or not key[2]:
+        return None
+    try:
+        last = max(date.fromisoformat(expiry) for _, _, expiry, _ in key[2])
+    except (TypeError, ValueError):  # a leg without an expiry, or not an ISO date
+        return None
+    return micros(datetime.combine(last + timedelta(days=1), time(), NEW_YORK))
 
 
 def _outcome(realized: float) -> str:
@@ -327,6 +346,7 @@ class _Problem:
     alert: AlertVersion
     signal: bytes | None
     extra: dict[str, Any]
+    place: Order  # the message being followed when it was listed (where a replay lists it)
 
     def view(self) -> dict[str, Any]:
         signal = None if self.signal is None else orjson.loads(self.signal)
@@ -388,18 +408,40 @@ class _Book:
         # how the next position on a contract opens: (instrument, legs, direction, what was assumed)
         self.details: dict[Key, tuple[str, list[dict[str, Any]], int, str | None]] = {}
         self.last: Order = NO_ORDER  # the place of the last message replayed
+        # (expiry in microseconds, push count, key, opening alert) of open option positions: a min-heap, so each
+        # message looks only at what has expired by its posting time
+        self.expiring: list[tuple[int, int, Key, AlertVersion]] = []
+        self.pushed = 0
+        self.expired_count = 0
 
     def replay(self, message: _Message, order: Order) -> None:
+        self.last = max(self.last, order)
+        self.expire(order[0])
         for edit in message.late_edits:
             self.problem("late_edit", LATE_EDIT, message.alert, None, edit=edit)
         for signal in message.signals:
             self.follow(message.alert, signal)
-        self.last = max(self.last, order)
+
+    def expire(self, now: int) -> None:
+        """Takes out the option positions that expired by `now` (microseconds) without an exit, listing each. The
+        analyst never said how they ended; counting them as worthless would be a guess, and leaving them open
+        forever would hide them (a service that never reports its losers would show no losses)."""
+        while self.expiring and self.expiring[0][0] <= now:
+            _, _, key, opened = heappop(self.expiring)
+            position = self.open.get(key)
+            if position is None or position.opened is not opened:
+                continue  # closed before it expired (and maybe opened again: that one has its own entry)
+            del self.open[key]
+            self.borrowed.discard(key)
+            self.expired_count += 1
+            self.problem("expired", EXPIRED.format(quantity=_round(position.quantity, 6)), position.opened, None,
+                         contract=position.label, quantity=_round(position.quantity, 6),
+                         avg_entry=_round(position.avg_entry, 4), realized=_round(position.realized, 2))  # fmt: skip
 
     def problem(self, kind: str, reason: str, alert: AlertVersion, signal: dict[str, Any] | None, **extra: Any) -> None:
         # kept encoded and rendered on read: a long history lists many problems, and a signal's dict costs ten
         # times its JSON
-        self.add_problem(_Problem(kind, reason, alert, None if signal is None else _json(signal), extra))
+        self.add_problem(_Problem(kind, reason, alert, None if signal is None else _json(signal), extra, self.last))
 
     def add_problem(self, problem: _Problem, at: int | None = None) -> None:
         """Lists a problem, at the end or at index `at` of the problems kept."""
@@ -437,6 +479,9 @@ class _Book:
         book.details = ChainMap({}, self.details)  # type: ignore[assignment]
         book.keys = self.keys  # a table of shared objects only: what a fork adds changes no result
         book.last = self.last
+        book.expiring = list(self.expiring)  # (a copy of a heap is a heap)
+        book.pushed = self.pushed
+        book.expired_count = self.expired_count
         return book
 
     def follow(self, alert: AlertVersion, signal: dict[str, Any]) -> None:
@@ -524,6 +569,10 @@ class _Book:
             return
         if position is None:
             position = self.open[key] = _Position(key, instrument, legs, direction, alert)
+            expires = _expires(key)
+            if expires is not None:
+                self.pushed += 1
+                heappush(self.expiring, (expires, self.pushed, key, alert))
             if assumed:
                 position.assumed.append(assumed)
             if action == "add":
@@ -679,16 +728,16 @@ class Ledger:
             return False  # the message was not followed before: it is new history
         edit = next((e for e in message.late_edits if e.raw_seq == seq), None)
         if edit is not None:  # else neither it nor the followed version has signals: nothing to list
-            # a replay lists a message's late edits first, in seq order, then what its signals did not follow
-            def rank(p: _Problem) -> tuple[Order | None, int, int]:
+            # where a replay would list it: by message, then _LISTING, late edits in seq order
+            def rank(p: _Problem) -> tuple[Order, int, int]:
                 late = p.kind == "late_edit"
-                return self._history.order(p.alert.source_id), 0 if late else 1, p.extra["edit"].raw_seq if late else 0
+                return p.place, _LISTING.get(p.kind, 2), p.extra["edit"].raw_seq if late else 0
 
-            problems = settled.problems
             order = self._history.order(source)
-            at = bisect_left(problems, (order, 0, seq), key=rank)
+            assert order is not None
+            at = bisect_left(settled.problems, (order, _LISTING["late_edit"], seq), key=rank)
             # (one older than every problem kept lands first and is trimmed with them, as in a replay)
-            settled.add_problem(_Problem("late_edit", LATE_EDIT, message.alert, None, {"edit": edit}), at)
+            settled.add_problem(_Problem("late_edit", LATE_EDIT, message.alert, None, {"edit": edit}, order), at)
         return True
 
     # --- replay -------------------------------------------------------------------------------------------------
@@ -791,6 +840,7 @@ class Ledger:
                 "win_rate": self.win_rate(),
                 "open_positions": len(book.open),
                 "problems": book.problem_count,
+                "expired": book.expired_count,
             },
             "positions": self.positions(),
             # the lists grow with the whole history: a page shows the newest (totals above count them all)

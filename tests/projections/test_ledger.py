@@ -176,7 +176,8 @@ def test_scripted_sequence_matches_hand_computed_pnl():
 
     summary = ledger.summary()
     assert summary["totals"] == {"realized": 390.0, "trades": 7, "wins": 5, "losses": 2,
-                                 "win_rate": pytest.approx(5 / 7), "open_positions": 1, "problems": 4}  # fmt: skip
+                                 "win_rate": pytest.approx(5 / 7), "open_positions": 1, "problems": 4,
+                                 "expired": 0}  # fmt: skip
     assert summary["multipliers"] == {"option": 100.0, "stock": 1.0, "future": 1.0}
 
 
@@ -360,6 +361,34 @@ def test_the_history_is_not_kept_as_python_objects():
     assert grown < 5000 * 40, f"{grown / 5000:.0f} bytes per alert"
 
 
+def test_options_that_expire_without_an_exit_are_listed_not_counted():
+    f = Feed()
+    # a SPY call expiring on Friday the 15th, trimmed on the 14th and never closed; a QQQ call closed in time
+    f.alert("a", at(DAY1, 0), opt("open", "SPY", 600.0, "C", 1.0, 2, expiry="2027-01-15"))
+    f.alert("b", at(DAY1, 5), opt("trim", "SPY", 600.0, "C", 1.5, 1, side="sell", expiry="2027-01-15"))
+    f.alert("c", at(DAY1, 10), opt("open", "QQQ", 500.0, "C", 2.0, 1, expiry="2027-01-15"))
+    # the evening of expiry day (21:00 New York): a late-reported close still counts
+    f.alert("d", datetime(2027, 1, 16, 2, 0, tzinfo=UTC), opt("close", "QQQ", 500.0, "C", 2.5, side="sell",
+                                                               expiry="2027-01-15"))  # fmt: skip
+    ledger = f.ledger()
+    assert [p["contract"] for p in ledger.positions()] == ["SPY 600C 2027-01-15"]  # nothing posted after the 15th
+    # the next alert, on Monday the 18th, follows a ledger in which the SPY call has expired
+    f.alert("e", datetime(2027, 1, 18, 15, 0, tzinfo=UTC), stock("open", "AAPL", 190.0, 10))
+    ledger = f.ledger()
+    assert [p["contract"] for p in ledger.positions()] == ["AAPL"]
+    [expired] = [p for p in ledger.problems() if p["kind"] == "expired"]
+    assert (expired["contract"], expired["quantity"], expired["avg_entry"], expired["realized"]) == (
+        "SPY 600C 2027-01-15", 1, 1.0, 50.0)
+    assert expired["alert"]["source_id"] == "a" and "not counted" in expired["reason"]
+    summary = ledger.summary()
+    # the trim's +50 was realized; the expired remainder is neither a win nor a loss
+    assert summary["totals"]["realized"] == 100.0 and summary["totals"]["expired"] == 1
+    assert [t["contract"] for t in summary["trades"]] == ["QQQ 500C 2027-01-15"] and summary["totals"]["wins"] == 1
+    # a reply closing the expired call is unmatched, not a close of something long gone
+    f.alert("g", datetime(2027, 1, 18, 15, 5, tzinfo=UTC), bare("close", 0.05, "a"), reply_to="a")
+    assert [p["kind"] for p in f.ledger().problems()][-1] == "unmatched"
+
+
 def test_only_the_active_parser_version_counts():
     f = Feed()
     f.alert("a", at(DAY1, 0), opt("open", "SPY", 600.0, "C", 1.0, 1))
@@ -474,12 +503,14 @@ def test_spread_directions_dust_and_flat_trades():
 # A few contracts named consistently (so positions open and close), a few named partially or not at all, and junk
 # in every numeric field.
 CALL, PUT_NO_EXPIRY = [new_leg("buy", "C", 600.0, EXP)], [new_leg("buy", "P", 500.0, None)]
+EXPIRED_CALL = [new_leg("buy", "C", 610.0, "2027-01-13")]  # expired before the first alert: the next one expires it
 VERTICAL = [new_leg("sell", "P", 500.0, EXP), new_leg("buy", "P", 495.0, EXP)]
 JUNK_LEGS = [{"side": None, "ratio": None, "right": "p", "strike": 500, "expiry": None},
              {"side": [], "right": "P", "strike": 495, "expiry": "", "ratio": True}, "not a leg",
              {"right": 5, "strike": float("nan")}]  # fmt: skip
 CONTRACTS = st.one_of(
-    st.sampled_from([("SPY", "option", CALL), ("SPY", "stock", []), ("QQQ", "spread", VERTICAL)]),
+    st.sampled_from([("SPY", "option", CALL), ("SPY", "stock", []), ("QQQ", "spread", VERTICAL),
+                     ("SPY", "option", EXPIRED_CALL)]),
     st.sampled_from([("QQQ", "option", PUT_NO_EXPIRY), ("SPY", "option", []), (None, None, []),
                      (None, "option", CALL), ("ES", "future", []), ("QQQ", "spread", JUNK_LEGS),
                      ("QQQ", "spread", JUNK_LEGS[:2])]),
@@ -542,8 +573,10 @@ def test_ledger_never_raises_and_quantities_and_pnl_stay_consistent(messages, rn
     summary = ledger.summary()
     target(float(len(summary["trades"])), label="closed trades")  # steer towards sequences that close positions
     hypothesis.event(f"closed trades: {min(len(summary['trades']), 3)}")
+    hypothesis.event(f"expired: {min(summary['totals']['expired'], 2)}")
 
-    realized = 0.0
+    # what expired without an exit keeps what its trims realized
+    realized = sum(p["realized"] for p in summary["problems"] if p["kind"] == "expired")
     for p in summary["positions"] + summary["trades"]:
         # every unit bought is either still open or was sold
         assert p["opened_quantity"] == near(p["closed_quantity"] + p["quantity"])

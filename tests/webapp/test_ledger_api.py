@@ -53,6 +53,7 @@ def test_ledger_page_renders_tables_and_chart_script(client, store):
     html = r.get_data(as_text=True)
     assert 'id="equity"' in html and "ledger.js" in html and "<script>" not in html
     assert "+390.00" in html and "SPX -5900P" in html and "unmatched" in html
+    assert '<dd id="t-expired">0</dd>' in html
     assert "Past view" not in html
 
 
