@@ -362,17 +362,21 @@ class _Replies:
         self._history = history
         history.clear_replies()  # a new settled book starts from nothing
 
+    def get(self, source: str, default: tuple[Key, ...] | None = ()) -> tuple[Key, ...] | None:
+        keys = self._history.reply_keys(source)
+        if keys is None:
+            return default
+        return tuple((ticker, cls, tuple(map(tuple, shapes))) for ticker, cls, shapes in orjson.loads(keys))
+
+    # what a fork's ChainMap asks of the maps under its own
     def __contains__(self, source: object) -> bool:
         return isinstance(source, str) and self._history.reply_keys(source) is not None
 
     def __getitem__(self, source: str) -> tuple[Key, ...]:
-        keys = self._history.reply_keys(source)
+        keys = self.get(source, None)
         if keys is None:
             raise KeyError(source)
-        return tuple((ticker, cls, tuple(map(tuple, shapes))) for ticker, cls, shapes in orjson.loads(keys))
-
-    def get(self, source: str, default: tuple[Key, ...] = ()) -> tuple[Key, ...]:
-        return self[source] if source in self else default
+        return keys
 
     def __setitem__(self, source: str, keys: tuple[Key, ...]) -> None:
         self._history.set_reply_keys(source, orjson.dumps(keys))

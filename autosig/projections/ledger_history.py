@@ -89,7 +89,7 @@ class AlertVersion:
 Parsed = tuple[AlertVersion, bytes | None]  # a version and its signals (JSON) by the asked parser version, if any
 
 
-def _version(row: tuple[Any, ...]) -> Parsed:
+def _parsed(row: tuple[Any, ...]) -> Parsed:
     seq, source, posted, edited, text, reply_to, signals = row
     at = moment(posted)
     edited_at = at if edited == posted else moment(edited)
@@ -166,12 +166,11 @@ class History:
 
     def versions(self, source: str, parser_version: str) -> list[Parsed]:
         """The versions of a message in seq order, each with its parse by `parser_version` (or None)."""
-        return [_version(row) for row in self._db.execute(_VERSIONS_OF, (_blob(parser_version), _blob(source)))]
+        return [_parsed(row) for row in self._db.execute(_VERSIONS_OF, (_blob(parser_version), _blob(source)))]
 
     def messages_after(self, after: Order, parser_version: str) -> Iterator[tuple[Order, list[Parsed]]]:
         """Every message placed after `after`, in posting order, with its versions (see versions()). Streamed: a
         replay of the whole history holds one message at a time."""
-        self._commit()
         order: Order | None = None
         versions: list[Parsed] = []
         for row in self._db.execute(_MESSAGES_AFTER, (_blob(parser_version), *after)):
@@ -180,7 +179,7 @@ class History:
                 if order is not None:
                     yield order, versions
                 order, versions = place, []
-            versions.append(_version(row[2:]))
+            versions.append(_parsed(row[2:]))
         if order is not None:
             yield order, versions
 
@@ -193,10 +192,6 @@ class History:
             return False
         self._write("UPDATE parses SET signals = ? WHERE version = ? AND seq = ?", (signals, version, seq))
         return True
-
-    def has_parse(self, parser_version: str, seq: int) -> bool:
-        sql = "SELECT 1 FROM parses WHERE version = ? AND seq = ?"
-        return self._db.execute(sql, (_blob(parser_version), seq)).fetchone() is not None
 
     # --- the settled book's replies ----------------------------------------------------------------------------
 
@@ -211,4 +206,4 @@ class History:
         self._write("DELETE FROM replies", ())
 
 
-__all__ = ["AlertVersion", "History", "NO_ORDER", "Order", "micros", "moment"]
+__all__ = ["AlertVersion", "History", "NO_ORDER", "Order", "Parsed", "micros"]
