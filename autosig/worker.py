@@ -27,15 +27,15 @@ from typing import Any
 import orjson
 
 from autosig import __version__
-from autosig.alerts import payload_fields, payload_of, raw_key, version_tag
 from autosig.clock import Clock, rfc3339
 from autosig.config import Settings, redact_url
-from autosig.events import PARSED, RAW, WORKER, Event, EventStore, Problem, StoreError
+from autosig.events import Event, EventStore, Problem, StoreError
 from autosig.events.lines import decode_line, holds_saved_tail, line_at, tail_digest
 from autosig.events.record import RecordError
 from autosig.logs import say
 from autosig.message_index import MessageIndex, tag_value
 from autosig.parsing.pipeline import ParseContext, parsed_item
+from autosig.schema import PARSED, RAW, WORKER, payload_fields, payload_of, raw_key, version_tag
 from autosig.sources.whop import WhopClient, WhopError, retry_delay
 
 RAW_TYPES = frozenset({"alert.received", "alert.edited"})

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autosig.alerts import payload_fields, raw_key
 from autosig.commands.reprocess import reprocess
-from autosig.events import RAW, open_store
+from autosig.events import open_store
 from autosig.parsing import Alert, parser_for
+from autosig.schema import RAW, payload_fields, raw_key
 from benchmarks.common import Row
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "parsing" / "data" / "alerts_public.jsonl"

@@ -25,8 +25,10 @@ from pathlib import Path
 import orjson
 
 from autosig.clock import Clock
-from autosig.config import Secret, Settings
-from autosig.events import PARSED, RAW, WORKER, open_store
+from autosig.config import Settings
+from autosig.events import open_store
+from autosig.redact import Secret
+from autosig.schema import PARSED, RAW, WORKER
 from autosig.sources.simulator import Simulator
 from autosig.sources.whop import Page
 from autosig.worker import Worker

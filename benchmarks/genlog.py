@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autosig.alerts import parse_key, raw_key
-from autosig.events.base import STREAM_FILES
 from autosig.events.record import ZERO_HASH, encode
 from autosig.parsing import Alert, parser_for
+from autosig.schema import STREAM_FILES, parse_key, raw_key
 from autosig.sources.simulator import load_corpus
 
 CHANNEL = "chat_feed_1CTsQpXzDy7nbhbD3fVNNc"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from autosig.config import load_or_exit, redact_url
+from autosig.config import load_or_exit
 from autosig.events import EventStore, open_store
+from autosig.redact import redact_url
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:

@@ -15,9 +15,9 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from autosig.config import redact_url
 from autosig.events import ZERO_HASH, EventStore, RecordError, StoreError, open_store
 from autosig.events.record import decode, line_hash_ok
+from autosig.redact import redact_url
 
 
 class ChainError(Exception):

@@ -16,9 +16,10 @@ import sys
 from typing import IO, Any
 
 from autosig.commands._store import add_store_argument, open_from_args
-from autosig.events import RAW, EventStore
+from autosig.events import EventStore
 from autosig.projections.reviews import REVIEWS, ReviewsProjection
 from autosig.projections.signals import time_string
+from autosig.schema import RAW
 
 RAW_TYPES = ("alert.received", "alert.edited")
 

@@ -18,9 +18,10 @@ from typing import Any
 import orjson
 from tqdm import tqdm
 
-from autosig.events import PARSED, RAW, EventStore, Problem, open_store
+from autosig.events import EventStore, Problem, open_store
 from autosig.parsing import versions
 from autosig.parsing.pipeline import RAW_TYPES, ParseContext, parsed_item
+from autosig.schema import PARSED, RAW
 
 BATCH = 500
 EXAMPLES = 5

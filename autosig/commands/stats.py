@@ -11,8 +11,8 @@ from autosig.clock import Clock
 from autosig.commands._store import add_store_argument, open_from_args
 from autosig.commands.tail import safe
 from autosig.config import load_settings
-from autosig.events import PARSED, RAW, WORKER
 from autosig.projections import Projections
+from autosig.schema import PARSED, RAW, WORKER
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

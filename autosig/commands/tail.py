@@ -45,7 +45,7 @@ def describe(event: Event) -> str:
     d = event.data
     t = event.type
     if t in ("alert.received", "alert.edited"):
-        from autosig.alerts import payload_of
+        from autosig.schema import payload_of
 
         try:
             payload = payload_of(d)

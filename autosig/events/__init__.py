@@ -1,17 +1,17 @@
-"""The event log: record format, stores and tailing (DESIGN §3).
+"""The event log: record format, stores and tailing (see docs/ARCHITECTURE.md, "The event log").
 
     store = open_store("file:logs")            # or "postgresql://…"
-    store.append("raw", "alert.received", {...}, key="whop:…")
+    store.append_many(RAW, [alert_received(channel, message)])     # constructors: autosig.schema
+
+The log reads no configuration: callers pass what a store needs (fsync, tail poll interval, …) when they open it.
 """
 
 from __future__ import annotations
 
 from autosig.events.base import (
-    PARSED,
-    RAW,
-    STREAM_FILES,
-    STREAMS,
-    WORKER,
+    BEST_EFFORT_LEASES,
+    EXCLUSIVE_LEASES,
+    LEASES,
     AppendItem,
     EventStore,
     Problem,
@@ -21,7 +21,10 @@ from autosig.events.record import ZERO_HASH, Event, RecordError
 
 
 def open_store(url: str, *, writer: str = "autosig", fsync: bool = True, **options: object) -> EventStore:
-    """Opens the store a URL names: `file:DIR` (the JSONL file store) or `postgresql://…` / `postgres://…`."""
+    """Opens the store a URL names: `file:DIR` (the JSONL file store) or `postgresql://…` / `postgres://…`.
+
+    Options: tail_poll_seconds (the polling backstop behind the wake-ups), clock; file store: watch; Postgres:
+    schema, lease_seconds."""
     if url.startswith("file:"):
         from autosig.events.file import FileStore
 
@@ -34,11 +37,9 @@ def open_store(url: str, *, writer: str = "autosig", fsync: bool = True, **optio
 
 
 __all__ = [
-    "PARSED",
-    "RAW",
-    "STREAMS",
-    "STREAM_FILES",
-    "WORKER",
+    "BEST_EFFORT_LEASES",
+    "EXCLUSIVE_LEASES",
+    "LEASES",
     "ZERO_HASH",
     "AppendItem",
     "Event",

@@ -1,8 +1,13 @@
-"""The one interface every event store implements (file and Postgres), and what they share."""
+"""The one interface every event store implements (file and Postgres), and what they share.
+
+Callers never learn how a store keeps its bytes: the stages, commands and the web use only the methods here. Each
+backend lives in its own module and passes the one contract test suite (tests/events/contract.py).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 from abc import ABC, abstractmethod
@@ -11,14 +16,32 @@ from dataclasses import dataclass
 from typing import Any
 
 from autosig.events.record import Event
+from autosig.schema import RAW, STREAMS
 
-RAW, PARSED, WORKER = "raw", "parsed", "worker"
-STREAMS = (RAW, PARSED, WORKER)
-# File names of the file store; streams not listed here (e.g. reviews) are stored as <stream>.jsonl.
-STREAM_FILES = {RAW: "alerts_raw.jsonl", PARSED: "alerts_parsed.jsonl", WORKER: "worker.jsonl"}
-
-# (type, data, meta, key) — meta and key may be None
+# (type, data, meta, key) — meta and key may be None; autosig.schema.Draft is one
 AppendItem = tuple[str, dict[str, Any], dict[str, Any] | None, str | None]
+
+# The named leases. Exclusive ones guard a single writer of a role (one worker, one executor per store): the file
+# store's flock is dropped by the kernel when the holder dies; Postgres keeps a lease row that expires unless renewed,
+# since a session can outlive a vanished container. A best-effort one (the notification sender's election) may be
+# held twice for a moment after a network split, which costs only a duplicate notification.
+EXCLUSIVE_LEASES = ("worker", "executor")
+BEST_EFFORT_LEASES = ("notifier",)
+LEASES = EXCLUSIVE_LEASES + BEST_EFFORT_LEASES
+# Names of data kept beside the streams (read_aside/write_aside): caches and credentials, never events.
+_ASIDE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def check_aside_name(name: str) -> str:
+    if not _ASIDE_NAME.match(name):
+        raise ValueError(f"invalid aside name {name!r}: lowercase letters, digits, '.', '_' and '-' only")
+    return name
+
+
+def check_lease_name(name: str) -> str:
+    if name not in LEASES:
+        raise ValueError(f"unknown lease {name!r}; one of {', '.join(LEASES)}")
+    return name
 
 
 class StoreError(Exception):
@@ -106,14 +129,42 @@ class EventStore(ABC):
         """
 
     @abstractmethod
-    def try_acquire_worker_lease(self, holder: str) -> str | None:
-        """Takes (or keeps) the single-worker lease. Returns None when this store object holds it, else a description
-        of the current holder. The file store uses an flock the kernel drops when the holder dies; Postgres a lease row
-        that expires after 3x the poll interval (at least 30 s) unless renewed by calling this again."""
+    def keys(self, stream: str, prefix: str = "", after: int = 0) -> Iterator[tuple[int, str]]:
+        """(seq, key) of every event with seq > after whose key starts with `prefix`, in seq order, without decoding
+        the events (the file store scans its bytes; Postgres asks its key column). Unreadable lines are skipped."""
 
     @abstractmethod
-    def release_worker_lease(self) -> None:
-        """Gives up the lease if this store object holds it."""
+    def get(self, stream: str, seq: int) -> Event | None:
+        """The event with this seq, or None (absent or unreadable)."""
+
+    def store_id(self) -> str | None:
+        """The id of raw event seq 1: stable for the life of a log, different for every log (copies keep it)."""
+        first = self.get(RAW, 1)
+        return first.id if first is not None else None
+
+    @abstractmethod
+    def try_acquire_lease(self, name: str, holder: str, seconds: float = 30.0) -> str | None:
+        """Takes (or keeps) a named lease (LEASES). Returns None when this store object holds it, else a description
+        of the current holder. Call it again to renew: an exclusive lease in Postgres expires after `seconds`
+        unless renewed; the file store's flock lasts until released or until the holder dies."""
+
+    @abstractmethod
+    def lease_seconds_left(self, name: str) -> float:
+        """How long the lease this store object holds is sure to stay its own (0 when it holds none; the file
+        store's flock: infinity). A holder that must not act on a lost lease checks this first."""
+
+    @abstractmethod
+    def release_lease(self, name: str) -> None:
+        """Gives up the named lease if this store object holds it."""
+
+    @abstractmethod
+    def read_aside(self, name: str) -> bytes | None:
+        """Data kept beside the streams under `name` (a cache, a credential), or None. Never part of a stream."""
+
+    @abstractmethod
+    def write_aside(self, name: str, data: bytes, *, private: bool = False) -> None:
+        """Replaces the data kept under `name` atomically: a reader sees the old bytes or the new, never a mix.
+        `private`: readable by this user only (file store: mode 0600), for credentials."""
 
     def streams(self) -> list[str]:
         """The streams that exist in this store (at least the known ones)."""

@@ -1,4 +1,4 @@
-"""The file store: one JSONL file per stream in a directory (DESIGN §3).
+"""The file store: one JSONL file per stream in a directory (see docs/ARCHITECTURE.md, "The event log").
 
 Writers serialize with an exclusive flock on `<stream file>.lock`. Under that lock a writer first catches up with
 whatever other processes appended since it last looked (from its saved byte offset), quarantines a torn tail, then
@@ -12,7 +12,6 @@ saved after, indexing only the lines appended since (see key_index and _load_sav
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import re
@@ -22,36 +21,26 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import orjson
-
 from autosig.clock import Clock, rfc3339
-from autosig.events.base import (
-    STREAM_FILES,
-    STREAMS,
-    AppendItem,
-    EventStore,
-    Problem,
-    ProblemHandler,
-    StoreError,
+from autosig.events import _file_aside as aside
+from autosig.events._file_reading import (
+    READ_BUFFER,
+    Position,
+    complete_lines,
+    decode_from,
+    last_lines,
+    scan_keys,
+    seek_seq,
 )
+from autosig.events.base import AppendItem, EventStore, ProblemHandler, StoreError
 from autosig.events.key_index import KeyIndex
-from autosig.events.lines import (
-    decode_line,
-    describe,
-    header,
-    holds_saved_tail,
-    iter_complete_lines,
-    line_at,
-    seq_prefix,
-    stated_hash,
-    tail_digest,
-)
+from autosig.events.lines import decode_line, header, holds_saved_tail, line_at, stated_hash, tail_digest
 from autosig.events.record import ZERO_HASH, Event, RecordError, encode
+from autosig.schema import STREAM_FILES, STREAMS, stream_file
 
 _FILES_TO_STREAMS = {name: stream for stream, name in STREAM_FILES.items()}
 _STREAM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
-_READ_BUFFER = 1 << 20
-LEASE_FILE = "worker-lease.lock"
+_READ_BUFFER = READ_BUFFER
 # A catch-up that indexes this many lines saves the key table for the next process (`<stream file>.keys`): below
 # it, indexing is quick anyway. Only a stream file at least this large is worth looking for a saved table.
 _SAVE_INDEX_LINES = 100_000
@@ -129,20 +118,20 @@ class FileStore(EventStore):
         self.writer = writer
         self.fsync = fsync
         self.clock = clock or Clock()
-        self.tail_poll_seconds = tail_poll_seconds if tail_poll_seconds is not None else _env_tail_poll()
+        self.tail_poll_seconds = tail_poll_seconds if tail_poll_seconds and tail_poll_seconds > 0 else 0.5
         self.watch = watch
         self._streams: dict[str, _Stream] = {}
         self._streams_lock = threading.Lock()
         self._pid = os.getpid()
         self._host = socket.gethostname()
-        self._lease_fd: int | None = None
+        self._leases = aside.FileLeases(self.directory, self.clock)
 
     # --- paths and handles ---------------------------------------------------------------------------------------
 
     def path_of(self, stream: str) -> Path:
         if not _STREAM_NAME.match(stream):
             raise ValueError(f"invalid stream name {stream!r}")
-        return self.directory / STREAM_FILES.get(stream, f"{stream}.jsonl")
+        return self.directory / stream_file(stream)
 
     def _stream(self, stream: str) -> _Stream:
         if os.getpid() != self._pid:
@@ -160,7 +149,7 @@ class FileStore(EventStore):
         self._pid = os.getpid()
         self._streams = {}
         self._streams_lock = threading.Lock()
-        self._lease_fd = None
+        self._leases.forget()
 
     def _ensure_directory(self) -> None:
         if not self.directory.is_dir():
@@ -444,49 +433,38 @@ class FileStore(EventStore):
         size, _ = self.committed_size(stream)
         if size == 0 or (limit is not None and limit <= 0):
             return
-        remaining = -1 if limit is None else limit
-        # One flat loop: replay speed is set by per-line overhead, so no nested generators and no helper calls on
-        # the common path (see benchmarks/bench_events.py).
-        loads = orjson.loads
-        make = Event
-        pos = 0
-        line_no = 0
         with open(self.path_of(stream), "rb", buffering=_READ_BUFFER) as f:
-            for line in f:
-                pos += len(line)
-                if pos > size or line[-1] != 10:
-                    return  # beyond the committed size, or a torn tail
-                line_no += 1
-                if after:
-                    seq = seq_prefix(line)
-                    if seq is not None and seq <= after:
-                        continue
-                try:
-                    o = loads(line)
-                    seq = o["seq"]
-                    if type(seq) is not int or seq < 1:
-                        raise RecordError("seq is not a positive integer")
-                    if seq <= after:
-                        continue
-                    event = make(
-                        seq, o["id"], o["type"], o["key"], o["ts"], o["data"], o["meta"], o["prev"], o["hash"], line
-                    )
-                except (orjson.JSONDecodeError, KeyError, TypeError, RecordError) as exc:
-                    if on_problem is None:
-                        raise RecordError(f"{stream} line {line_no}: {describe(exc)}") from None
-                    on_problem(Problem(stream, line_no, describe(exc)))
-                    continue
-                yield event
-                remaining -= 1
-                if remaining == 0:
-                    return
+            yield from decode_from(f, stream, size, Position(), after, on_problem, limit)
 
     def iter_lines(self, stream: str) -> Iterator[bytes]:
         size, _ = self.committed_size(stream)
         if size == 0:
             return
         with open(self.path_of(stream), "rb", buffering=_READ_BUFFER) as f:
-            yield from iter_complete_lines(f, 0, size)
+            yield from complete_lines(f, 0, size)
+
+    def keys(self, stream: str, prefix: str = "", after: int = 0) -> Iterator[tuple[int, str]]:
+        size, _ = self.committed_size(stream)
+        if size == 0:
+            return
+        with open(self.path_of(stream), "rb") as f:
+            yield from scan_keys(f.fileno(), size, prefix, after)
+
+    def get(self, stream: str, seq: int) -> Event | None:
+        if seq < 1:
+            return None
+        size, _ = self.committed_size(stream)
+        if size == 0:
+            return None
+        with open(self.path_of(stream), "rb") as f:
+            offset = seek_seq(f.fileno(), size, seq)
+            if offset >= size:
+                return None
+            try:
+                event = decode_line(line_at(f.fileno(), offset))
+            except RecordError:
+                return None
+        return event if event.seq == seq else None
 
     def _last_lines(self, stream: str) -> tuple[int, list[bytes]]:
         """(end of the last complete line, up to a few complete lines before it, newest last), reading backwards."""
@@ -494,20 +472,7 @@ class FileStore(EventStore):
         if size == 0:
             return 0, []
         with open(self.path_of(stream), "rb") as f:
-            block = 1 << 16
-            start = size
-            buf = b""
-            while True:
-                start = max(0, start - block)
-                f.seek(start)
-                buf = f.read(size - start)
-                end = buf.rfind(b"\n") + 1
-                lines = buf[:end].split(b"\n")[:-1] if end else []
-                # The first piece may be a partial line unless we read from the very start.
-                complete = lines if start == 0 else lines[1:]
-                if complete or start == 0:
-                    return start + end, [line + b"\n" for line in complete[-64:]]
-                block *= 4
+            return last_lines(f, size)
 
     def last_seq(self, stream: str) -> int:
         _, lines = self._last_lines(stream)
@@ -583,41 +548,35 @@ class FileStore(EventStore):
                 found.append(stream)
         return found
 
-    # --- the single-worker lease ---------------------------------------------------------------------------------
+    # --- named leases and what is kept beside the streams ------------------------------------------------------
 
-    def try_acquire_worker_lease(self, holder: str) -> str | None:
+    def try_acquire_lease(self, name: str, holder: str, seconds: float = 30.0) -> str | None:
         if os.getpid() != self._pid:
             self._after_fork()
-        if self._lease_fd is not None:
-            return None
-        self._ensure_directory()
-        path = self.directory / LEASE_FILE
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return self._leases.try_acquire(name, holder)
         except OSError as exc:
-            os.close(fd)
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise StoreError(f"cannot lock {LEASE_FILE}: {os.strerror(exc.errno or 0)}") from None
-            return _describe_holder(path)
-        description = {"holder": holder, "host": self._host, "pid": os.getpid(), "since": rfc3339(self.clock.time())}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, orjson.dumps(description) + b"\n", 0)
-        self._lease_fd = fd
-        return None
+            raise StoreError(f"cannot take the {name} lease: {os.strerror(exc.errno or 0)}") from None
 
-    def release_worker_lease(self) -> None:
-        if self._lease_fd is None or os.getpid() != self._pid:
+    def lease_seconds_left(self, name: str) -> float:
+        if os.getpid() != self._pid:
+            self._after_fork()
+        return self._leases.seconds_left(name)
+
+    def release_lease(self, name: str) -> None:
+        if os.getpid() != self._pid:
             return
-        fd, self._lease_fd = self._lease_fd, None
-        try:
-            os.ftruncate(fd, 0)
-        except OSError:
-            pass
-        os.close(fd)  # closing drops the flock
+        self._leases.release(name)
+
+    def read_aside(self, name: str) -> bytes | None:
+        return aside.read_aside(self.directory, name)
+
+    def write_aside(self, name: str, data: bytes, *, private: bool = False) -> None:
+        aside.write_aside(self.directory, name, data, private=private, fsync=self.fsync)
 
     def close(self) -> None:
-        self.release_worker_lease()
+        if os.getpid() == self._pid:
+            self._leases.release_all()
         with self._streams_lock:
             for s in self._streams.values():
                 with s.mutex:
@@ -677,18 +636,6 @@ def _uuid4_strings(n: int) -> Iterator[str]:
         yield f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _describe_holder(path: Path) -> str:
-    try:
-        info = orjson.loads(path.read_bytes() or b"{}")
-    except (OSError, orjson.JSONDecodeError):
-        info = {}
-    if not isinstance(info, dict) or not info.get("pid"):
-        return "another process (it has not written its name yet)"
-    return (
-        f"{info.get('holder') or 'a worker'} (pid {info.get('pid')} on {info.get('host')}, since {info.get('since')})"
-    )
-
-
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -697,12 +644,3 @@ def _fsync_dir(directory: Path) -> None:
         pass  # some filesystems refuse fsync on directories; the file's own fsync still holds
     finally:
         os.close(fd)
-
-
-def _env_tail_poll() -> float:
-    raw = os.environ.get("AUTOSIG_TAIL_POLL_SECONDS", "")
-    try:
-        value = float(raw)
-    except ValueError:
-        return 0.5
-    return value if 0 < value < float("inf") else 0.5

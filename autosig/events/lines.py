@@ -1,18 +1,15 @@
-"""Reading stream lines: complete-line iteration, cheap header parsing and the fast decode loop.
+"""Reading single stream lines: cheap header parsing, decoding one line, finding lines by offset.
 
-Shared by the file store's writer (which needs only each line's seq and key) and its readers and tail.
+Shared by the file store's writer (which needs only each line's seq and key) and its readers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
-from typing import BinaryIO
 
 import orjson
 
-from autosig.events.base import Problem, ProblemHandler
 from autosig.events.record import Event, RecordError
 
 _HASH_FIELD = b',"hash":"'
@@ -84,53 +81,6 @@ def decode_line(line: bytes) -> Event:
     if type(seq) is not int or seq < 1:
         raise RecordError("seq is not a positive integer")
     return event
-
-
-def iter_complete_lines(f: BinaryIO, start: int, end: int) -> Iterator[bytes]:
-    """Complete lines (with their newline) between byte offsets start and end; stops before a torn line."""
-    f.seek(start)
-    pos = start
-    for line in f:
-        pos += len(line)
-        if pos > end or line[-1] != 10:
-            return
-        yield line
-        if pos == end:
-            return
-
-
-def decode_lines(
-    stream: str,
-    lines: Iterable[bytes],
-    first_line_no: int,
-    after: int,
-    on_problem: ProblemHandler | None,
-) -> Iterator[Event]:
-    """Events of seq > after from complete lines, reporting unreadable ones to on_problem (or raising RecordError)."""
-    line_no = first_line_no - 1
-    loads = orjson.loads
-    # Inlined decode: replay speed is dominated by per-line overhead, so this loop does as little as possible.
-    for line in lines:
-        line_no += 1
-        if after:
-            seq = seq_prefix(line)
-            if seq is not None and seq <= after:
-                continue
-        try:
-            o = loads(line)
-            seq = o["seq"]
-            if type(seq) is not int or seq < 1:
-                raise RecordError("seq is not a positive integer")
-            if seq <= after:
-                continue
-            event = Event(seq, o["id"], o["type"], o["key"], o["ts"], o["data"], o["meta"], o["prev"], o["hash"], line)
-        except (orjson.JSONDecodeError, KeyError, TypeError, RecordError) as exc:
-            error = describe(exc)
-            if on_problem is None:
-                raise RecordError(f"{stream} line {line_no}: {error}") from None
-            on_problem(Problem(stream, line_no, error))
-            continue
-        yield event
 
 
 def describe(exc: Exception) -> str:

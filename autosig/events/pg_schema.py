@@ -16,7 +16,7 @@ import psycopg
 
 from autosig.events.base import StoreError
 
-# Version 1: the event table, the lease table. Version 2: the event table refuses UPDATE and DELETE, so no code path
+# Version 1: the event table, the worker's lease table. Version 2: the event table refuses UPDATE and DELETE, so no code path
 # can rewrite history by accident (an administrator can still disable the trigger deliberately).
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -55,6 +55,32 @@ MIGRATIONS: dict[int, list[str]] = {
         CREATE TRIGGER autosig_events_append_only BEFORE UPDATE OR DELETE ON {s}.autosig_events
         FOR EACH ROW EXECUTE FUNCTION {s}.autosig_events_append_only()
         """,
+    ],
+    # Version 3: leases of any name (worker, executor) in a table named for what it holds, the row of a running
+    # worker carried over; data kept beside the streams (caches, credentials: never events); and the key column
+    # indexed bytewise, so "every key starting with parse:" is a range scan whatever the database's collation.
+    3: [
+        """
+        CREATE TABLE {s}.autosig_leases (
+            name text PRIMARY KEY,
+            token text NOT NULL,
+            holder text NOT NULL,
+            host text,
+            pid integer,
+            since timestamptz NOT NULL,
+            renewed_at timestamptz NOT NULL,
+            expires_at timestamptz NOT NULL
+        )
+        """,
+        "INSERT INTO {s}.autosig_leases SELECT * FROM {s}.autosig_worker_lease",
+        """
+        CREATE TABLE {s}.autosig_aside (
+            name text PRIMARY KEY,
+            data bytea NOT NULL,
+            updated_at timestamptz NOT NULL
+        )
+        """,
+        'CREATE INDEX autosig_events_key_bytes ON {s}.autosig_events (stream, key COLLATE "C")',
     ],
 }
 LATEST = max(MIGRATIONS)

@@ -16,13 +16,14 @@ This is how two Railway services share one log (a volume mounts in one service o
   may lose the last commits, but never half of one).
 
 URL options (query parameters of the store URL, removed before connecting, so child processes can be handed one URL):
-`schema` (default `public`), `lease_seconds`, `tail_poll_seconds`, `connect_timeout` (a libpq parameter, kept).
+`schema` (default `public`), `lease_seconds` (fixes every lease's length; otherwise each holder says how long),
+`tail_poll_seconds`, `connect_timeout` (a libpq parameter, kept). Leases and data kept beside the streams: see
+_pg_leases.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 import uuid
@@ -39,40 +40,17 @@ except ImportError:  # pragma: no cover - depends on the installation
     ) from None
 
 from autosig.clock import Clock, rfc3339
-from autosig.config import redact_url
 from autosig.events import pg_schema
-from autosig.events.base import (
-    STREAMS,
-    AppendItem,
-    EventStore,
-    Problem,
-    ProblemHandler,
-    StoreError,
-    default_meta,
-)
+from autosig.events._pg_leases import PgLeases
+from autosig.events.base import AppendItem, EventStore, Problem, ProblemHandler, StoreError, default_meta
 from autosig.events.record import ZERO_HASH, Event, RecordError, decode, encode, line_hash_ok, split_hash
+from autosig.redact import redact_url
+from autosig.schema import STREAMS
 
 PAGE = 1000
 # Reconnect attempts inside one call before giving up with StoreError; the caller (the worker) backs off for longer.
 _RETRY_DELAYS = (0.2, 1.0)
 _OWN_PARAMS = ("schema", "lease_seconds", "tail_poll_seconds")
-
-
-def _default_lease_seconds() -> float:
-    # DESIGN §4: 3 x the poll interval, at least 30 s. The worker may pass lease_seconds; otherwise read the interval.
-    try:
-        poll = float(os.environ.get("POLL_INTERVAL_SECONDS") or 30)
-    except ValueError:
-        poll = 30.0
-    return max(30.0, 3 * poll)
-
-
-def _default_tail_poll() -> float:
-    try:
-        value = float(os.environ.get("AUTOSIG_TAIL_POLL_SECONDS") or 0.5)
-    except ValueError:
-        value = 0.5
-    return value if value > 0 else 0.5
 
 
 def split_url(url: str) -> tuple[str, dict[str, str]]:
@@ -119,16 +97,14 @@ class PostgresStore(EventStore):
         self.schema = pg_schema.check_schema_name(schema or ours.get("schema") or "public")
         self._s = pg_schema.quoted(self.schema)
         self._table = f"{self._s}.autosig_events"
-        self._lease_table = f"{self._s}.autosig_worker_lease"
         self.channel = f"autosig_{self.schema}"
         self.writer = writer
         self.fsync = fsync
-        self.lease_seconds = float(lease_seconds or ours.get("lease_seconds") or _default_lease_seconds())
-        self.tail_poll_seconds = float(tail_poll_seconds or ours.get("tail_poll_seconds") or _default_tail_poll())
+        fixed = lease_seconds or ours.get("lease_seconds")
+        self.lease_seconds = float(fixed) if fixed else None
+        self.tail_poll_seconds = float(tail_poll_seconds or ours.get("tail_poll_seconds") or 0.5)
         self.clock = clock or Clock()
         self._connect_timeout = connect_timeout
-        self._lease_token = uuid.uuid4().hex
-        self._holds_lease = False
         self._migrated = False
         self._pid = os.getpid()
         # A psycopg connection serves one transaction at a time: one for writes, one for reads, one per tail().
@@ -139,6 +115,8 @@ class PostgresStore(EventStore):
         self._pending: dict[str, _Pending] = {}
         self._orphans: list[psycopg.Connection] = []
         self._closed = False
+        self._leases = PgLeases(self.schema, lambda autocommit: self._connect(autocommit=autocommit), self._error,
+                                self.lease_seconds)  # fmt: skip
 
     # ------------------------------------------------------------------ connections
 
@@ -187,7 +165,6 @@ class PostgresStore(EventStore):
             self._orphans = [c for c in (self._wconn, self._rconn) if c is not None]
             self._wconn = self._rconn = None
             self._pid = os.getpid()
-            self._holds_lease = False
 
     def _writer_conn(self) -> psycopg.Connection:
         self._check_fork()
@@ -296,20 +273,13 @@ class PostgresStore(EventStore):
                 else None
             )
             head_cur = conn.execute(
-                f"SELECT seq, line FROM {self._table} WHERE stream = %s ORDER BY seq DESC LIMIT 1", (stream,)
+                f"SELECT seq, line FROM {self._table} WHERE stream = %s ORDER BY seq DESC LIMIT 64", (stream,)
             )
             known: dict[str, Event] = {}
             if key_cur is not None:
                 for key, line in key_cur.fetchall():
                     known[key] = decode(bytes(line))
-            head = head_cur.fetchone()
-            seq, prev = 0, ZERO_HASH
-            if head is not None:
-                seq = int(head[0])
-                try:
-                    prev = split_hash(bytes(head[1]))[1]
-                except RecordError as exc:
-                    raise StoreError(f"stream {stream}: the last event (seq {seq}) is unreadable: {exc}") from None
+            seq, prev = _chain_head(stream, head_cur.fetchall())
             base_meta = default_meta(self.writer)
             for type_, data, meta, key in batch:
                 if key is not None and key in known:
@@ -414,7 +384,7 @@ class PostgresStore(EventStore):
             return event
         except RecordError as exc:
             if on_problem is None:
-                raise
+                raise RecordError(f"{stream} seq {seq}: {exc}") from None
             on_problem(Problem(stream, seq, str(exc)))
             return None
 
@@ -443,10 +413,36 @@ class PostgresStore(EventStore):
         return int(row[0][0] or 0) if row else 0
 
     def head(self, stream: str) -> Event | None:
+        """The last readable event: like the file store, an unreadable last row is stepped over, not raised."""
         rows = self._query(
-            f"SELECT seq, line FROM {self._table} WHERE stream = %s ORDER BY seq DESC LIMIT 1", (stream,)
+            f"SELECT seq, line FROM {self._table} WHERE stream = %s ORDER BY seq DESC LIMIT 64", (stream,)
         )
-        return decode(bytes(rows[0][1])) if rows else None
+        for seq, line in rows:
+            event = self._decode_row(stream, seq, bytes(line), lambda problem: None)
+            if event is not None:
+                return event
+        return None
+
+    def get(self, stream: str, seq: int) -> Event | None:
+        rows = self._query(f"SELECT seq, line FROM {self._table} WHERE stream = %s AND seq = %s", (stream, seq))
+        return self._decode_row(stream, seq, bytes(rows[0][1]), lambda problem: None) if rows else None
+
+    def keys(self, stream: str, prefix: str = "", after: int = 0) -> Iterator[tuple[int, str]]:
+        # A bytewise range on the key (index autosig_events_key_bytes): every key >= prefix and < the next prefix.
+        upper = _next_prefix(prefix)
+        last = after
+        while True:
+            rows = self._query(
+                f"SELECT seq, key FROM {self._table} WHERE stream = %s AND seq > %s"
+                ' AND key COLLATE "C" >= %s' + (' AND key COLLATE "C" < %s' if upper is not None else "")
+                + " ORDER BY seq LIMIT %s",
+                (stream, last, prefix, *((upper,) if upper is not None else ()), PAGE * 10),
+            )
+            for seq, key in rows:
+                yield int(seq), key
+            if len(rows) < PAGE * 10:
+                return
+            last = int(rows[-1][0])
 
     def iter_lines(self, stream: str) -> Iterator[bytes]:
         last = 0
@@ -544,77 +540,22 @@ class PostgresStore(EventStore):
         finally:
             self._drop(conn)
 
-    # ------------------------------------------------------------------ the single-worker lease
+    # ------------------------------------------------------------------ leases, and what is kept beside the streams
 
-    def try_acquire_worker_lease(self, holder: str) -> str | None:
-        """Takes the lease when it is free or expired, renews it when this store holds it; database time decides, so
-        the clocks of different containers do not matter."""
-        try:
-            rows = self._lease_query(
-                f"INSERT INTO {self._lease_table} AS l"
-                " (name, token, holder, host, pid, since, renewed_at, expires_at)"
-                " VALUES ('worker', %(token)s, %(holder)s, %(host)s, %(pid)s, now(), now(),"
-                " now() + make_interval(secs => %(secs)s))"
-                " ON CONFLICT (name) DO UPDATE SET"
-                " since = CASE WHEN l.token = EXCLUDED.token THEN l.since ELSE EXCLUDED.since END,"
-                " token = EXCLUDED.token, holder = EXCLUDED.holder, host = EXCLUDED.host, pid = EXCLUDED.pid,"
-                " renewed_at = EXCLUDED.renewed_at, expires_at = EXCLUDED.expires_at"
-                " WHERE l.token = EXCLUDED.token OR l.expires_at < now()"
-                " RETURNING token",
-                {
-                    "token": self._lease_token,
-                    "holder": holder,
-                    "host": socket.gethostname(),
-                    "pid": os.getpid(),
-                    "secs": self.lease_seconds,
-                },
-            )
-            if rows:
-                self._holds_lease = True
-                return None
-            self._holds_lease = False
-            current = self._lease_query(
-                f"SELECT holder, host, pid, since, expires_at, expires_at - now() FROM {self._lease_table}"
-                " WHERE name = 'worker'",
-                {},
-            )
-        except psycopg.Error as exc:
-            raise self._error(exc, "taking the worker lease") from None
-        if not current:  # released between the two statements: try again next call
-            return "another worker (the lease changed hands just now)"
-        holder_text, host, pid, since, expires, left = current[0]
-        seconds_left = max(0, int(left.total_seconds())) if left is not None else 0
-        return (
-            f"{holder_text} (host {host}, pid {pid}, since {rfc3339(since)}; "
-            f"its lease expires in {seconds_left} s unless renewed)"
-        )
+    def try_acquire_lease(self, name: str, holder: str, seconds: float = 30.0) -> str | None:
+        return self._leases.try_acquire(name, holder, seconds)
 
-    def _lease_query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        for attempt in range(len(_RETRY_DELAYS) + 1):
-            with self._read_lock:
-                self._check_fork()
-                try:
-                    if self._rconn is None or self._rconn.closed:
-                        self._rconn = self._connect(autocommit=True)
-                    cur = self._rconn.execute(sql, params)
-                    return cur.fetchall() if cur.description else []
-                except psycopg.OperationalError as exc:
-                    self._drop(self._rconn)
-                    self._rconn = None
-                    if attempt == len(_RETRY_DELAYS):
-                        raise
-                    del exc
-            time.sleep(_RETRY_DELAYS[attempt])
-        return []  # pragma: no cover
+    def lease_seconds_left(self, name: str) -> float:
+        return self._leases.seconds_left(name)
 
-    def release_worker_lease(self) -> None:
-        if not self._holds_lease:
-            return
-        try:
-            self._lease_query(f"DELETE FROM {self._lease_table} WHERE token = %(token)s", {"token": self._lease_token})
-        except psycopg.Error:
-            pass  # an unreleased lease simply expires
-        self._holds_lease = False
+    def release_lease(self, name: str) -> None:
+        self._leases.release(name)
+
+    def read_aside(self, name: str) -> bytes | None:
+        return self._leases.read_aside(name)
+
+    def write_aside(self, name: str, data: bytes, *, private: bool = False) -> None:
+        self._leases.write_aside(name, data)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -623,7 +564,7 @@ class PostgresStore(EventStore):
             return
         # Like the file store's flock, which the kernel drops with the file: closing the store gives up the lease, so
         # a redeploy's new worker takes over at once instead of waiting for expiry.
-        self.release_worker_lease()
+        self._leases.release_all()
         self._closed = True
         with self._write_lock:
             self._drop(self._wconn)
@@ -634,3 +575,27 @@ class PostgresStore(EventStore):
 
     def __repr__(self) -> str:
         return f"PostgresStore({redact_url(self._conninfo)!r}, schema={self.schema!r})"
+
+
+def _next_prefix(prefix: str) -> str | None:
+    """The smallest string greater than every string that starts with `prefix` (None: no upper bound)."""
+    chars = list(prefix)
+    while chars:
+        if ord(chars[-1]) < 0x10FFFF:
+            chars[-1] = chr(ord(chars[-1]) + 1)
+            return "".join(chars)
+        chars.pop()
+    return None
+
+
+def _chain_head(stream: str, rows: list[tuple[Any, ...]]) -> tuple[int, str]:
+    """(last seq, hash to chain from) from the newest rows, newest first. Like the file store, the chain continues
+    from the hash the last row states even when the rest of it is damaged; a corrupt row stays where it is."""
+    if not rows:
+        return 0, ZERO_HASH
+    for _, line in rows:
+        try:
+            return int(rows[0][0]), split_hash(bytes(line))[1]
+        except RecordError:
+            continue
+    raise StoreError(f"stream {stream}: none of the last {len(rows)} events states a hash to chain from")

@@ -1,4 +1,4 @@
-"""Following a stream file as it grows (DESIGN §3, Tailing).
+"""Following a stream file as it grows (see docs/ARCHITECTURE.md, "Tailing").
 
 Watchdog events are only wake-ups: every pass re-reads the file from the saved byte offset, so a lost, merged or
 spurious event can delay a reader by at most one poll interval and never make it skip or repeat a line. The
@@ -28,8 +28,8 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
+from autosig.events._file_reading import READ_BUFFER, Position, decode_from
 from autosig.events.base import ProblemHandler
-from autosig.events.lines import decode_lines, iter_complete_lines
 from autosig.events.record import Event
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 _WAKE_EVENTS = [FileModifiedEvent, FileCreatedEvent, FileDeletedEvent, FileMovedEvent, FileClosedEvent]
 # How often a waiting tail looks at its stop flag (threading.Event offers no way to wait on two events at once).
 _STOP_CHECK_SECONDS = 0.05
-_READ_BUFFER = 1 << 20
 
 
 class _Handler(FileSystemEventHandler):
@@ -135,14 +134,6 @@ HUB = _WatchHub()
 os.register_at_fork(after_in_child=HUB.reset_after_fork)
 
 
-class _Position:
-    __slots__ = ("offset", "line_no")
-
-    def __init__(self) -> None:
-        self.offset = 0
-        self.line_no = 0
-
-
 def tail_file(
     store: FileStore,
     stream: str,
@@ -166,14 +157,8 @@ def tail_file(
     subscribed = False
     f = None
     ident: tuple[int, int] | None = None
-    pos = _Position()
+    pos = Position()
     skip = after
-
-    def counted(lines: Iterator[bytes]) -> Iterator[bytes]:
-        for line in lines:
-            pos.offset += len(line)
-            pos.line_no += 1
-            yield line
 
     try:
         while not stop.is_set():
@@ -184,12 +169,12 @@ def tail_file(
             if f is not None and (current != ident or size < pos.offset):
                 f.close()
                 f, ident = None, None
-                pos = _Position()
+                pos = Position()
                 skip = 0
                 if on_reset is not None:
                     on_reset()
             if f is None and current is not None:
-                f = open(path, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 - kept open across passes
+                f = open(path, "rb", buffering=READ_BUFFER)  # noqa: SIM115 - kept open across passes
                 st = os.fstat(f.fileno())
                 ident = (st.st_dev, st.st_ino)
                 if ident != current:
@@ -197,11 +182,14 @@ def tail_file(
                     f, ident = None, None
                     continue
             if f is not None and size > pos.offset:
-                lines = counted(iter_complete_lines(f, pos.offset, size))
-                for event in decode_lines(stream, lines, pos.line_no + 1, skip, on_problem):
-                    yield event
-                    if stop.is_set():
-                        return
+                events = decode_from(f, stream, size, pos, skip, on_problem)
+                try:
+                    for event in events:
+                        yield event
+                        if stop.is_set():
+                            return
+                finally:
+                    events.close()  # records where it stopped in pos before the next pass reads on from there
             _wait(wake, stop, poll_seconds)
     finally:
         if subscribed:

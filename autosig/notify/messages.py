@@ -79,7 +79,7 @@ def body_for(fmt: str, message: Message) -> dict[str, Any]:
 def target(url: str) -> str:
     """The receiver as it may appear in logs and events: scheme and host only. Webhook URLs carry their secret in
     the path (Discord: /api/webhooks/<id>/<token>, Slack: /services/<…>), which a query-only redaction would keep."""
-    from autosig.config import redact_url
+    from autosig.redact import redact_url
 
     try:
         parts = urlsplit(url)

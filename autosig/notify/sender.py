@@ -22,12 +22,13 @@ from collections.abc import Callable
 from autosig.clock import Clock, rfc3339
 from autosig.config import Settings
 from autosig.events import open_store
-from autosig.events.base import PARSED, WORKER, EventStore, Problem
+from autosig.events.base import EventStore, Problem
 from autosig.notify.deliver import Backoff, Delivery, deliver
 from autosig.notify.election import Election, election_for
 from autosig.notify.heads import heads_message
 from autosig.notify.machine import BASELINE_TYPE, DELIVERED_TYPE, Baseline, NotifyMachine
 from autosig.notify.messages import HEADS, Message, target
+from autosig.schema import PARSED, WORKER
 
 log = logging.getLogger("autosig.notify")
 

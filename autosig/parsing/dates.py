@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from autosig.alerts import to_utc
+from autosig.times import to_utc
 
 NEW_YORK = ZoneInfo("America/New_York")
 FRIDAY = 4

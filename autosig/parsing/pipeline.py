@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from autosig.alerts import parse_key, payload_of
 from autosig.events import Event
 from autosig.message_index import MessageIndex
 from autosig.parsing import Alert, parser_for
+from autosig.schema import parse_key, payload_of
 
 PARSED_TYPE = "alert.parsed"
 RAW_TYPES = frozenset({"alert.received", "alert.edited"})

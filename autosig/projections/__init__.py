@@ -15,7 +15,7 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from autosig.events.base import PARSED, RAW, WORKER, Problem
+from autosig.events.base import Problem
 from autosig.events.record import Event
 from autosig.projections.banner import banner
 from autosig.projections.ingestion import IngestionProjection
@@ -23,6 +23,7 @@ from autosig.projections.ledger import Ledger
 from autosig.projections.reviews import REVIEWS, ReviewsProjection
 from autosig.projections.signals import DEFAULT_WINDOW, KINDS, SignalsProjection
 from autosig.projections.streams import ProblemsProjection, size_view
+from autosig.schema import PARSED, RAW, WORKER
 
 
 class Projections:

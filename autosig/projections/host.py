@@ -27,10 +27,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from autosig.events.base import PARSED, RAW, STREAMS, WORKER, EventStore, Problem
+from autosig.events.base import EventStore, Problem
 from autosig.events.record import Event
 from autosig.projections import Projections
 from autosig.projections.reviews import REVIEWS
+from autosig.schema import PARSED, RAW, STREAMS, WORKER
 
 log = logging.getLogger("autosig.web.host")
 

@@ -50,10 +50,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from autosig.alerts import payload_of, to_utc
 from autosig.clock import rfc3339
 from autosig.events.record import Event
 from autosig.projections.ledger_history import NO_ORDER, AlertVersion, History, Order, Parsed, micros
+from autosig.schema import payload_of
+from autosig.times import to_utc
 
 NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_EDIT_GRACE_SECONDS = 900.0

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from autosig.alerts import to_utc
 from autosig.clock import rfc3339
 from autosig.events.record import Event
+from autosig.times import to_utc
 
 DEFAULT_WINDOW = 10_000
 RECENT_SIGNAL_PARSES = 2_000  # parsed seqs remembered for SSE resume (Last-Event-ID)

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from autosig import __version__
-from autosig.config import Secret, redact_url
+from autosig.redact import Secret, redact_url
 
 REASONS = ("auth", "rate_limited", "http_5xx", "http_4xx", "timeout", "network", "bad_response", "store")
 DEFAULT_PAGE_SIZE = 50

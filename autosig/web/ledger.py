@@ -10,8 +10,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request
 
 from autosig.clock import rfc3339
-from autosig.events import PARSED, RAW
 from autosig.projections import Projections
+from autosig.schema import PARSED, RAW
 from autosig.web.host import ensure_started
 from autosig.web.jsonout import dumps, json_response
 from autosig.web.timetravel import Busy, PastError, requested_past

@@ -22,10 +22,10 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
-from autosig.alerts import to_utc
 from autosig.clock import rfc3339
 from autosig.events import EventStore, open_store
 from autosig.projections import Projections
+from autosig.times import to_utc
 from autosig.web.host import WebState
 
 SETTLED_SECONDS = 60.0  # a moment this far in the past can no longer gain events

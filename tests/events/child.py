@@ -43,11 +43,12 @@ def main() -> None:
         event = store.append(stream, "test.one", {"from": "child"}, key=key)
         print(event.seq, event.id, flush=True)
     elif command == "lease":
-        while store.try_acquire_worker_lease("test worker") is not None:
+        name = args[0] if args else "worker"
+        while store.try_acquire_lease(name, f"test {name}") is not None:
             time.sleep(0.05)
         print("held", flush=True)
         sys.stdin.readline()
-        store.release_worker_lease()
+        store.release_lease(name)
         print("released", flush=True)
         sys.stdin.readline()
     elif command == "loop":

@@ -25,7 +25,8 @@ from auditor import audit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autosig.events import RAW, ZERO_HASH, EventStore, open_store
+from autosig.events import ZERO_HASH, EventStore, open_store
+from autosig.schema import RAW
 
 CHILD = Path(__file__).with_name("child.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -259,27 +260,192 @@ class StoreContract:
         stop.set()
         assert done.wait(2), "tail did not return within 2 s of stop"
 
-    # --- the single-worker lease --------------------------------------------------------------------------------
+    # --- named leases ---------------------------------------------------------------------------------------------
 
-    def test_worker_lease_is_exclusive_between_processes(self, store_url: str, store: EventStore) -> None:
-        proc = child("lease", store_url)
+    @pytest.mark.parametrize("name", ["worker", "executor"])
+    def test_exclusive_lease_is_exclusive_between_processes(self, store_url: str, store: EventStore, name: str) -> None:
+        proc = child("lease", store_url, name)
         try:
             assert read_line(proc) == "held"
-            holder = store.try_acquire_worker_lease("second worker")
+            holder = store.try_acquire_lease(name, f"second {name}")
             assert holder is not None and str(proc.pid) in holder
+            assert store.lease_seconds_left(name) == 0
             proc.stdin.write("release\n")  # type: ignore[union-attr]
             proc.stdin.flush()  # type: ignore[union-attr]
             assert read_line(proc) == "released"
-            assert store.try_acquire_worker_lease("second worker") is None
-            assert store.try_acquire_worker_lease("second worker") is None  # keeping it is fine
+            assert store.try_acquire_lease(name, f"second {name}") is None
+            assert store.try_acquire_lease(name, f"second {name}") is None  # keeping it is fine
+            assert store.lease_seconds_left(name) > 20
             other = open_store(store_url, writer="third", fsync=False)
             try:
-                assert other.try_acquire_worker_lease("third worker") is not None
-                store.release_worker_lease()
-                assert other.try_acquire_worker_lease("third worker") is None
+                assert other.try_acquire_lease(name, f"third {name}") is not None
+                store.release_lease(name)
+                assert store.lease_seconds_left(name) == 0
+                assert other.try_acquire_lease(name, f"third {name}") is None
             finally:
-                other.release_worker_lease()
+                other.release_lease(name)
                 other.close()
         finally:
             proc.kill()
             proc.wait(10)
+
+    def test_leases_of_different_names_are_independent(self, store_url: str, store: EventStore) -> None:
+        other = open_store(store_url, writer="other", fsync=False)
+        try:
+            assert store.try_acquire_lease("worker", "the worker") is None
+            assert other.try_acquire_lease("executor", "the executor") is None
+            assert other.try_acquire_lease("worker", "a second worker") is not None
+            assert store.try_acquire_lease("executor", "a second executor") is not None
+        finally:
+            other.close()
+
+    def test_best_effort_lease_elects_one_holder(self, store_url: str, store: EventStore) -> None:
+        other = open_store(store_url, writer="other", fsync=False)
+        try:
+            assert store.try_acquire_lease("notifier", "web 1") is None
+            assert other.try_acquire_lease("notifier", "web 2") is not None
+            store.close()  # closing a store gives up what it holds, like a process ending
+            assert other.try_acquire_lease("notifier", "web 2") is None
+        finally:
+            other.close()
+
+    def test_unknown_lease_names_are_refused(self, store: EventStore) -> None:
+        with pytest.raises(ValueError, match="unknown lease"):
+            store.try_acquire_lease("wroker", "typo")
+
+    # --- keys, get, store id -------------------------------------------------------------------------------------
+
+    def test_keys_lists_keys_by_prefix_in_seq_order(self, store: EventStore) -> None:
+        store.append_many(
+            "parsed",
+            [
+                ("alert.parsed", {}, None, "parse:1:1"),
+                ("alert.parsed", {}, None, "parse:1:2"),
+                ("other", {}, None, None),
+                ("alert.parsed", {}, None, "parse:2:1"),
+                ("other", {}, None, "parsed-not:3"),
+                ("odd", {}, None, 'parse:9:"quoted" é \\ \n'),
+            ],
+        )
+        assert list(store.keys("parsed", "parse:")) == [
+            (1, "parse:1:1"),
+            (2, "parse:1:2"),
+            (4, "parse:2:1"),
+            (6, 'parse:9:"quoted" é \\ \n'),
+        ]
+        assert [k for _, k in store.keys("parsed")] == [
+            "parse:1:1", "parse:1:2", "parse:2:1", "parsed-not:3", 'parse:9:"quoted" é \\ \n'
+        ]  # fmt: skip
+        assert list(store.keys("parsed", "parse:", after=2)) == [(4, "parse:2:1"), (6, 'parse:9:"quoted" é \\ \n')]
+        assert list(store.keys("parsed", "parse:2:")) == [(4, "parse:2:1")]
+        assert list(store.keys("raw", "parse:")) == []
+
+    def test_keys_are_never_read_from_an_event_body(self, store: EventStore) -> None:
+        nested = {"seq": 5, "id": "x", "type": "t", "key": "parse:evil", "ts": "now"}
+        store.append("parsed", "t", {"inner": nested, "text": '{"seq":5,"id":"x","type":"t","key":"parse:evil"'})
+        assert list(store.keys("parsed", "parse:")) == []
+
+    def test_get_finds_each_event_by_seq(self, store: EventStore) -> None:
+        events = store.append_many(RAW, [("t", {"i": i, "pad": "x" * (i * 37 % 500)}, None, None) for i in range(300)])
+        for ev in events[::7] + events[-3:]:
+            assert store.get(RAW, ev.seq) == ev
+        assert store.get(RAW, 0) is None and store.get(RAW, 301) is None and store.get("parsed", 1) is None
+
+    def test_store_id_is_the_id_of_the_first_raw_event(self, store_url: str, store: EventStore) -> None:
+        assert store.store_id() is None
+        first = store.append(RAW, "alert.received", {"n": 1})
+        store.append(RAW, "alert.received", {"n": 2})
+        assert store.store_id() == first.id
+        with open_store(store_url, writer="other", fsync=False) as other:
+            assert other.store_id() == first.id
+
+    # --- data kept beside the streams -------------------------------------------------------------------------------
+
+    def test_aside_data_is_replaced_whole_and_never_a_stream(self, store_url: str, store: EventStore) -> None:
+        assert store.read_aside("cache.test") is None
+        store.write_aside("cache.test", b"one")
+        store.write_aside("cache.test", b"\x00two\xff" * 1000, private=True)
+        with open_store(store_url, writer="other", fsync=False) as other:
+            assert other.read_aside("cache.test") == b"\x00two\xff" * 1000
+        assert "cache.test" not in store.streams()
+        with pytest.raises(ValueError):
+            store.write_aside("../escape", b"x")
+
+    # --- import, problems and resets ----------------------------------------------------------------------------
+
+    def test_import_lines_copies_a_chain_byte_for_byte(self, store_url: str, store: EventStore, tmp_path: Path) -> None:
+        source = open_store(f"file:{tmp_path / 'source'}", writer="source", fsync=False)
+        source.append_many(RAW, [("alert.received", {"i": i, "t": "é"}, None, f"k{i}") for i in range(5)])
+        lines = list(source.iter_lines(RAW))
+        assert store.import_lines(RAW, lines) == 5  # type: ignore[attr-defined]
+        assert exported(store, RAW) == b"".join(lines)
+        assert store.append(RAW, "alert.received", {}, key="k2").seq == 3  # imported keys are known
+        assert store.append(RAW, "alert.received", {}).prev == lines[-1].decode().rsplit('"hash":"', 1)[1][:64]
+        from autosig.events import StoreError
+
+        with pytest.raises(StoreError, match="not empty|already has"):
+            store.import_lines(RAW, lines)  # type: ignore[attr-defined]
+        source.close()
+
+    def test_corrupt_last_line_is_named_skipped_and_chained_over(self, store: EventStore) -> None:
+        good = store.append_many(RAW, [("t", {"i": i}, None, None) for i in range(3)])
+        self.corrupt_last_line(store, RAW)
+        problems: list = []
+        assert [e.seq for e in store.read(RAW, on_problem=problems.append)] == [1, 2]
+        assert [p.line for p in problems] == [3]
+        assert store.head(RAW) == good[1]
+        assert store.last_seq(RAW) == 3
+        nxt = store.append(RAW, "t", {"after": True})
+        assert nxt.seq == 4 and nxt.prev == good[2].hash  # the chain goes on from the hash the damaged line states
+        with pytest.raises(Exception, match="line 3|seq 3"):
+            list(store.read(RAW))
+
+    # Damage is done behind the store's back, the way only an operator (or a disk) can: each store says how.
+    def corrupt_last_line(self, store: EventStore, stream: str) -> None:  # pragma: no cover - per store
+        """Breaks the JSON of the stream's last line, keeping the hash it states at its end."""
+        raise NotImplementedError
+
+    def cut_history(self, store: EventStore, stream: str, keep: int) -> None:  # pragma: no cover - per store
+        """Removes every event after seq `keep` (a restore of an older copy of the log)."""
+        raise NotImplementedError
+
+    def test_tail_starts_over_with_on_reset_when_followed_history_is_cut(self, store: EventStore) -> None:
+        store.append_many(RAW, [("t", {"n": i}, None, None) for i in range(3)])
+        got: list[tuple[int, int]] = []
+        resets: list[int] = []
+        stop = threading.Event()
+
+        def follow() -> None:
+            for ev in store.tail(RAW, stop=stop, on_reset=lambda: resets.append(len(got))):
+                got.append((ev.seq, ev.data["n"]))
+
+        thread = threading.Thread(target=follow, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while len(got) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.cut_history(store, RAW, keep=1)
+        time.sleep(0.3)  # let the tail notice the cut before the new appends make the stream as long as before
+        store.append(RAW, "t", {"n": 10})
+        store.append(RAW, "t", {"n": 11})
+        store.append(RAW, "t", {"n": 12})
+        deadline = time.monotonic() + 10
+        while len(got) < 7 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        stop.set()
+        thread.join(10)
+        assert resets == [3]
+        assert got == [(1, 0), (2, 1), (3, 2), (1, 0), (2, 10), (3, 11), (4, 12)]
+
+    def test_tail_names_corrupt_lines_and_goes_on(self, store: EventStore) -> None:
+        store.append_many(RAW, [("t", {"i": i}, None, None) for i in range(3)])
+        self.corrupt_last_line(store, RAW)
+        store.append(RAW, "t", {"i": 3})
+        stop = threading.Event()
+        problems: list = []
+        seen = []
+        for ev in store.tail(RAW, stop=stop, on_problem=problems.append):
+            seen.append(ev.seq)
+            if ev.seq == 4:
+                stop.set()
+        assert seen == [1, 2, 4] and [p.line for p in problems] == [3]

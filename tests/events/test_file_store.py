@@ -17,12 +17,13 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from autosig.events import RAW, RecordError, StoreError, open_store
+from autosig.events import RecordError, StoreError, open_store
 from autosig.events import file as file_mod
 from autosig.events.base import Problem
 from autosig.events.file import FileStore
 from autosig.events.record import encode
 from autosig.events.tailing import HUB
+from autosig.schema import RAW
 from events.contract import StoreContract, child, read_line
 
 
@@ -30,6 +31,17 @@ class TestFileStoreContract(StoreContract):
     @pytest.fixture
     def store_url(self, tmp_path: Path) -> str:
         return f"file:{tmp_path / 'logs'}"
+
+    def corrupt_last_line(self, store, stream: str) -> None:
+        path = store.path_of(stream)
+        lines = path.read_bytes().splitlines(keepends=True)
+        lines[-1] = lines[-1].replace(b'"data":{', b'"data":[', 1)
+        path.write_bytes(b"".join(lines))
+
+    def cut_history(self, store, stream: str, keep: int) -> None:
+        path = store.path_of(stream)
+        lines = path.read_bytes().splitlines(keepends=True)
+        path.write_bytes(b"".join(lines[:keep]))
 
 
 def raw_file(d: Path) -> Path:
@@ -300,11 +312,11 @@ def test_lease_is_released_when_the_holder_is_killed(log_dir: Path) -> None:
     try:
         assert read_line(proc) == "held"
         store = FileStore(log_dir, fsync=False)
-        holder = store.try_acquire_worker_lease("waiting worker")
+        holder = store.try_acquire_lease("worker", "waiting worker")
         assert holder is not None and f"pid {proc.pid}" in holder and "test worker" in holder
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-        assert wait_for(lambda: store.try_acquire_worker_lease("waiting worker") is None, timeout=2)
+        assert wait_for(lambda: store.try_acquire_lease("worker", "waiting worker") is None, timeout=2)
     finally:
         proc.kill()
         proc.wait(10)

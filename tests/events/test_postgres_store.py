@@ -47,6 +47,25 @@ class TestPostgresStoreContract(StoreContract):
     def store_url(self, pg_url):
         yield from schema_url(pg_url)
 
+    def _behind_the_back(self, store, sql: str, *params) -> None:
+        table = f'"{store.schema}".autosig_events'
+        with psycopg.connect(store._conninfo, autocommit=True) as conn:
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER autosig_events_append_only")
+            conn.execute(sql.replace("{table}", table), params)
+            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER autosig_events_append_only")
+
+    def corrupt_last_line(self, store, stream: str) -> None:
+        self._behind_the_back(
+            store,
+            "UPDATE {table} SET line = overlay(line placing '['::bytea from position('\"data\":{'::bytea in line) + 7)"
+            " WHERE stream = %s AND seq = (SELECT max(seq) FROM {table} WHERE stream = %s)",
+            stream,
+            stream,
+        )
+
+    def cut_history(self, store, stream: str, keep: int) -> None:
+        self._behind_the_back(store, "DELETE FROM {table} WHERE stream = %s AND seq > %s", stream, keep)
+
 
 def schema_of(url: str) -> str:
     return url.split("schema=")[1].split("&")[0]
@@ -421,26 +440,26 @@ def test_a_retry_after_store_error_does_not_double_append(url, pg_url):
     assert again.line == lines[1]
 
 
-# ---------------------------------------------------------------------------------------------- the worker lease
+# ---------------------------------------------------------------------------------------------- expiring leases
 
 
 def test_lease_is_exclusive_renewed_and_taken_over_after_expiry(url):
     a = open_store(url, writer="worker", fsync=False, lease_seconds=1.5)
     b = open_store(url, writer="worker", fsync=False, lease_seconds=1.5)
     try:
-        assert a.try_acquire_worker_lease("worker A") is None
-        held = b.try_acquire_worker_lease("worker B")
+        assert a.try_acquire_lease("worker", "worker A") is None
+        held = b.try_acquire_lease("worker", "worker B")
         assert held is not None and "worker A" in held and f"pid {os.getpid()}" in held and "since" in held
         for _ in range(4):  # renewed by its holder: never expires while renewed
             time.sleep(0.6)
-            assert a.try_acquire_worker_lease("worker A") is None
-            assert b.try_acquire_worker_lease("worker B") is not None
+            assert a.try_acquire_lease("worker", "worker A") is None
+            assert b.try_acquire_lease("worker", "worker B") is not None
         time.sleep(2.0)  # A stops renewing
-        assert b.try_acquire_worker_lease("worker B") is None
-        described = a.try_acquire_worker_lease("worker A")
+        assert b.try_acquire_lease("worker", "worker B") is None
+        described = a.try_acquire_lease("worker", "worker A")
         assert described is not None and "worker B" in described
-        b.release_worker_lease()
-        assert a.try_acquire_worker_lease("worker A") is None
+        b.release_lease("worker")
+        assert a.try_acquire_lease("worker", "worker A") is None
     finally:
         a.close()
         b.close()
@@ -451,7 +470,7 @@ def test_lease_of_a_killed_worker_expires_and_is_taken_over(url):
         import sys, time
         from autosig.events import open_store
         s = open_store(sys.argv[1], writer="worker", fsync=False, lease_seconds=2)
-        assert s.try_acquire_worker_lease("child worker") is None
+        assert s.try_acquire_lease("worker", "child worker") is None
         print("held", flush=True)
         time.sleep(60)
     """
@@ -461,12 +480,12 @@ def test_lease_of_a_killed_worker_expires_and_is_taken_over(url):
     try:
         assert child.stdout.readline().strip() == "held"
         with open_store(url, writer="worker", fsync=False, lease_seconds=2) as s:
-            holder = s.try_acquire_worker_lease("parent worker")
+            holder = s.try_acquire_lease("worker", "parent worker")
             assert holder is not None and "child worker" in holder and f"pid {child.pid}" in holder
             child.send_signal(signal.SIGKILL)
             child.wait(timeout=10)
             started = time.monotonic()
-            while s.try_acquire_worker_lease("parent worker") is not None:
+            while s.try_acquire_lease("worker", "parent worker") is not None:
                 assert time.monotonic() - started < 10
                 time.sleep(0.2)
             assert time.monotonic() - started > 0.5  # it waited for the expiry, it did not take a live lease
@@ -479,23 +498,27 @@ def test_closing_the_store_releases_the_lease_at_once(url):
     a = open_store(url, writer="worker", fsync=False, lease_seconds=60)
     b = open_store(url, writer="worker", fsync=False, lease_seconds=60)
     try:
-        assert a.try_acquire_worker_lease("A") is None
-        assert b.try_acquire_worker_lease("B") is not None
+        assert a.try_acquire_lease("worker", "A") is None
+        assert b.try_acquire_lease("worker", "B") is not None
         a.close()
-        assert b.try_acquire_worker_lease("B") is None
+        assert b.try_acquire_lease("worker", "B") is None
     finally:
         b.close()
 
 
-def test_default_lease_is_three_poll_intervals_and_at_least_30_s(url, monkeypatch):
-    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "5")
+def test_a_lease_lasts_what_its_holder_asks_unless_the_url_fixes_it(url):
     with open_store(url, writer="w", fsync=False) as s:
-        assert s.lease_seconds == 30
-    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "20")
-    with open_store(url, writer="w", fsync=False) as s:
-        assert s.lease_seconds == 60
+        assert s.try_acquire_lease("worker", "w", seconds=45) is None
+        assert 40 < s.lease_seconds_left("worker") <= 45
+        with psycopg.connect(s._conninfo, autocommit=True) as conn:
+            (left,) = conn.execute(
+                f'SELECT extract(epoch FROM expires_at - now()) FROM "{s.schema}".autosig_leases WHERE name = %s',
+                ("worker",),
+            ).fetchone()
+        assert 40 < float(left) <= 45
     with open_store(with_params(url, lease_seconds=7), writer="w", fsync=False) as s:
-        assert s.lease_seconds == 7
+        assert s.try_acquire_lease("executor", "e", seconds=45) is None
+        assert 0 < s.lease_seconds_left("executor") <= 7
 
 
 # ---------------------------------------------------------------------------------------------- copy and export

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from auditor import audit
 
-from autosig.events import PARSED, RAW, open_store
+import events.test_file_store as file_store_tests
 from autosig.events import file as file_mod
+from autosig.events import open_store
 from autosig.events.file import FileStore
 from autosig.events.key_index import KeyIndex
-from events.contract import StoreContract, child, read_line
+from autosig.schema import PARSED, RAW
+from events.contract import child, read_line
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return attempts
 
 
-class TestFileStoreContractWithSavedTables(StoreContract):
+class TestFileStoreContractWithSavedTables(file_store_tests.TestFileStoreContract):
     """The whole contract again, with the key table saved after every catch-up and loaded by every fresh store."""
 
     @pytest.fixture

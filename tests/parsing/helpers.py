@@ -75,7 +75,7 @@ def message(
 
 
 def raw_item(msg: dict[str, Any], edited: bool = False) -> tuple:
-    from autosig.alerts import payload_fields, raw_key
+    from autosig.schema import payload_fields, raw_key
 
     body = {"source": "whop", "channel": "chat_feed_test", "source_id": msg["id"], **payload_fields(msg)}
     return ("alert.edited" if edited else "alert.received", body, None, raw_key(msg))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from autosig.events import PARSED, RAW, open_store
+from autosig.events import open_store
 from autosig.parsing.pipeline import ParseContext, parsed_item
+from autosig.schema import PARSED, RAW
 
 from .helpers import message, raw_item
 

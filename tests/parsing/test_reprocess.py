@@ -13,8 +13,9 @@ from collections import Counter
 import orjson
 import pytest
 
-from autosig.events import PARSED, RAW, open_store
+from autosig.events import open_store
 from autosig.parsing.pipeline import ParseContext
+from autosig.schema import PARSED, RAW
 
 from .cases import cases
 from .helpers import PLUGINS, ROOT, V2_MODULE, message, raw_item, run_cli, v2_env

@@ -3,6 +3,7 @@ given), never hang it, and never hide a complete valid line next to garbage. (Pa
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from pathlib import Path
@@ -11,9 +12,10 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from autosig.events._file_reading import Position, decode_from
 from autosig.events.base import Problem
 from autosig.events.file import FileStore
-from autosig.events.lines import decode_line, decode_lines, header, seq_prefix, stated_hash
+from autosig.events.lines import decode_line, header, seq_prefix, stated_hash
 from autosig.events.record import Event, RecordError, decode, encode, line_hash_ok, split_hash
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -81,11 +83,14 @@ def valid_lines(n: int, start: int = 1) -> list[bytes]:
 
 @FAST
 @given(st.lists(st.one_of(st.sampled_from(valid_lines(5)), record_like), max_size=20))
-def test_decode_lines_surfaces_every_valid_line_and_names_the_rest(lines: list[bytes]) -> None:
+def test_decoding_surfaces_every_valid_line_and_names_the_rest(lines: list[bytes]) -> None:
     lines = [line.replace(b"\n", b" ") + b"\n" if not line.endswith(b"\n") else line for line in lines]
     lines = [line if line.count(b"\n") == 1 else line.replace(b"\n", b" ")[:-1] + b"\n" for line in lines]
     problems: list[Problem] = []
-    events = list(decode_lines("raw", lines, 1, 0, problems.append))
+    data = b"".join(lines)
+    pos = Position()
+    events = list(decode_from(io.BytesIO(data), "raw", len(data), pos, 0, problems.append))
+    assert (pos.offset, pos.line_no) == (len(data), len(lines))
     assert len(events) + len(problems) == len(lines), "a line was neither surfaced nor named"
     good = {n for n, line in enumerate(lines, 1) if _decodes(line)}
     assert {p.line for p in problems} == set(range(1, len(lines) + 1)) - good

@@ -9,8 +9,8 @@ import sys
 
 from worker.worker_harness import TOKEN, WorkerProc, of_type, wait_polls
 
-from autosig.alerts import payload_fields, raw_key
 from autosig.events import open_store
+from autosig.schema import payload_fields, raw_key
 from autosig.sources.simulator import Simulator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

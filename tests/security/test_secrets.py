@@ -14,7 +14,7 @@ import requests
 from webapp.test_gunicorn import Server
 from worker.worker_harness import ROOT, WorkerProc, of_type, wait_until
 
-from autosig.config import redact_url, url_secrets
+from autosig.redact import redact_url, url_secrets
 from autosig.sources.simulator import Simulator
 from security.conftest import concrete_paths
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from autosig.config import Secret
+from autosig.redact import Secret
 from autosig.sources.simulator import Simulator
 from autosig.sources.whop import (
     BACKOFF_CAP_S,

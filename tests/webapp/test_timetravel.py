@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import time
 
-from autosig.alerts import to_utc
 from autosig.clock import ManualClock, rfc3339
 from autosig.projections import Projections
+from autosig.times import to_utc
 from autosig.web.host import state
 from autosig.web.timetravel import views
 from webapp.conftest import sig, synced, wait_until

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autosig import message_index
-from autosig.alerts import raw_key, version_tag
-from autosig.events import RAW, open_store
+from autosig.events import open_store
 from autosig.events.record import Event
 from autosig.message_index import MessageIndex, id_hash, tag_value
+from autosig.schema import RAW, raw_key, version_tag
 from autosig.worker import raw_header
 
 

@@ -6,7 +6,7 @@ import json
 
 from worker_harness import events, of_type, polls, wait_polls, wait_until
 
-from autosig.alerts import payload_of
+from autosig.schema import payload_of
 
 
 def _msg(i, **fields):

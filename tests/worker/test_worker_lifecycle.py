@@ -122,8 +122,8 @@ def test_token_appears_nowhere(sim, workers, log_dir):
 
 
 def test_sigterm_during_start_up_over_a_big_stream_exits_within_2_s(sim, workers, log_dir):
-    from autosig.alerts import payload_fields, raw_key
-    from autosig.events import RAW, open_store
+    from autosig.events import open_store
+    from autosig.schema import RAW, payload_fields, raw_key
 
     store = open_store(f"file:{log_dir}", fsync=False)
     for chunk in range(4):

@@ -13,9 +13,9 @@ from test_worker_unit import FakeClient, _worker
 
 import autosig.events.file as file_mod
 import autosig.worker as worker_mod
-from autosig.events import PARSED, RAW
 from autosig.events.file import FileStore
 from autosig.message_index import MessageIndex
+from autosig.schema import PARSED, RAW
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ import pytest
 
 import autosig.events.file as file_store
 from autosig.clock import ManualClock
-from autosig.config import Secret, Settings
-from autosig.events import PARSED, RAW, WORKER, open_store
+from autosig.config import Settings
+from autosig.events import open_store
+from autosig.redact import Secret
+from autosig.schema import PARSED, RAW, WORKER
 from autosig.sources.whop import BACKOFF_CAP_S, Page, WhopError
 from autosig.worker import Worker, key_of_line
 

@@ -1,0 +1,199 @@
+"""How the file store reads its files: the replay loop, the key scan, finding a seq, the last lines.
+
+Readers never take a stream's exclusive lock; they read up to a size sampled under its shared lock (see
+FileStore.committed_size), so they never see the lines of a write that could still be taken back.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import orjson
+
+from autosig.events.base import Problem, ProblemHandler
+from autosig.events.lines import describe, seq_prefix
+from autosig.events.record import Event, RecordError
+
+READ_BUFFER = 1 << 20
+
+
+class Position:
+    """Where a reader of a file stopped: the end of the last complete line read and how many lines that was."""
+
+    __slots__ = ("offset", "line_no")
+
+    def __init__(self, offset: int = 0, line_no: int = 0) -> None:
+        self.offset = offset
+        self.line_no = line_no
+
+
+def decode_from(
+    f: BinaryIO,
+    stream: str,
+    end: int,
+    pos: Position,
+    after: int = 0,
+    on_problem: ProblemHandler | None = None,
+    limit: int | None = None,
+) -> Iterator[Event]:
+    """Events of seq > after from the complete lines between pos.offset and `end`, advancing `pos` past each line.
+
+    Stops before a torn line. A corrupt line goes to on_problem (RecordError when there is none) and is skipped;
+    numbering goes on past it. One flat loop: replay speed is set by per-line overhead (benchmarks/bench_events.py),
+    so there is no nested generator and no helper call on the common path.
+    """
+    loads = orjson.loads
+    make = Event
+    offset, line_no = pos.offset, pos.line_no
+    remaining = -1 if limit is None else limit
+    if remaining == 0:
+        return
+    f.seek(offset)
+    try:
+        for line in f:
+            if offset + len(line) > end or line[-1] != 10:
+                return  # beyond the committed size, or a torn tail
+            offset += len(line)
+            line_no += 1
+            if after:
+                seq = seq_prefix(line)
+                if seq is not None and seq <= after:
+                    continue
+            try:
+                o = loads(line)
+                seq = o["seq"]
+                if type(seq) is not int or seq < 1:
+                    raise RecordError("seq is not a positive integer")
+                if seq <= after:
+                    continue
+                event = make(
+                    seq, o["id"], o["type"], o["key"], o["ts"], o["data"], o["meta"], o["prev"], o["hash"], line
+                )
+            except (orjson.JSONDecodeError, KeyError, TypeError, RecordError) as exc:
+                if on_problem is None:
+                    raise RecordError(f"{stream} line {line_no}: {describe(exc)}") from None
+                on_problem(Problem(stream, line_no, describe(exc)))
+                continue
+            yield event
+            remaining -= 1
+            if remaining == 0 or offset == end:
+                return
+    finally:
+        # Written once, when the loop ends or the consumer lets go, not per line.
+        pos.offset, pos.line_no = offset, line_no
+
+
+def complete_lines(f: BinaryIO, start: int, end: int) -> Iterator[bytes]:
+    """Complete lines (with their newline) between byte offsets start and end; stops before a torn line."""
+    f.seek(start)
+    pos = start
+    for line in f:
+        pos += len(line)
+        if pos > end or line[-1] != 10:
+            return
+        yield line
+        if pos == end:
+            return
+
+
+def _next_line_start(fd: int, offset: int, end: int) -> int:
+    """The offset of the first line that starts at or after `offset` (end when there is none)."""
+    if offset <= 0:
+        return 0
+    at = offset - 1  # a line starts at `offset` when the byte before it is a newline
+    while at < end:
+        chunk = os.pread(fd, min(1 << 16, end - at), at)
+        if not chunk:
+            return end
+        cut = chunk.find(b"\n")
+        if cut >= 0:
+            return min(end, at + cut + 1)
+        at += len(chunk)
+    return end
+
+
+def seek_seq(fd: int, end: int, seq: int) -> int:
+    """The offset of the first line whose seq is >= `seq` (or `end`), by bisecting the file on line starts: seqs grow
+    with the offset, so a start or a read after a million events costs a few dozen reads, not a pass. A line whose
+    seq cannot be read is stepped over."""
+    lo, hi = 0, end  # lines starting before lo have smaller seqs; the answer is at or before hi
+    while lo < hi:
+        mid = _next_line_start(fd, (lo + hi) // 2, end)
+        if mid >= hi:
+            mid = lo  # no line starts in the upper half: look at the line at lo itself
+        probe, line_seq = mid, None
+        while probe < hi:
+            line_seq = seq_prefix(os.pread(fd, 48, probe))
+            if line_seq is not None:
+                break
+            probe = _next_line_start(fd, probe + 1, end)
+        if line_seq is None or probe >= hi:
+            if mid == lo:
+                return hi  # nothing readable in [lo, hi)
+            hi = mid
+        elif line_seq < seq:
+            lo = _next_line_start(fd, probe + 1, end)
+        else:
+            hi = probe
+    return lo
+
+
+def _key_pattern(prefix: str) -> re.Pattern[bytes]:
+    # A line is {"seq":N,"id":"…","type":"…","key":"…","ts":"…",…}: a quote cannot occur unescaped inside a JSON
+    # string and orjson escapes only quotes, backslashes and control characters, so a prefix without those stands in
+    # the bytes literally and the first `","ts":"` after it closes the key. Anchored at line starts (a line holds no
+    # raw newline), so an event body that nests such an object can never match.
+    return re.compile(
+        rb'^\{"seq":([0-9]+),"id":"[^"\n]*","type":"(?:[^"\\\n]|\\.)*","key":"('
+        + re.escape(prefix.encode("utf-8", "surrogatepass"))
+        + rb'(?:[^"\\\n]|\\.)*)","ts":"',
+        re.MULTILINE,
+    )
+
+
+def scan_keys(fd: int, end: int, prefix: str, after: int) -> Iterator[tuple[int, str]]:
+    """(seq, key) of the lines up to `end` whose key starts with `prefix` and whose seq is > after."""
+    if end == 0:
+        return
+    if any(c in prefix for c in '"\\') or any(ord(c) < 0x20 for c in prefix):
+        raise ValueError("a key prefix cannot contain quotes, backslashes or control characters")
+    start = seek_seq(fd, end, after + 1) if after else 0
+    if start >= end:
+        return
+    with mmap.mmap(fd, end, access=mmap.ACCESS_READ) as mm:
+        for m in _key_pattern(prefix).finditer(mm, start, end):
+            seq = int(m.group(1))
+            if seq <= after:
+                continue
+            literal = m.group(2)
+            if b"\\" in literal:
+                try:
+                    key = orjson.loads(b'"' + literal + b'"')
+                except orjson.JSONDecodeError:
+                    continue
+            else:
+                key = literal.decode("utf-8", "replace")
+            yield seq, key
+
+
+def last_lines(f: BinaryIO, size: int) -> tuple[int, list[bytes]]:
+    """(end of the last complete line, up to 64 complete lines before it, newest last), reading backwards."""
+    if size == 0:
+        return 0, []
+    block = 1 << 16
+    start = size
+    while True:
+        start = max(0, start - block)
+        f.seek(start)
+        buf = f.read(size - start)
+        end = buf.rfind(b"\n") + 1
+        lines = buf[:end].split(b"\n")[:-1] if end else []
+        # The first piece may be a partial line unless we read from the very start.
+        complete = lines if start == 0 else lines[1:]
+        if complete or start == 0:
+            return start + end, [line + b"\n" for line in complete[-64:]]
+        block *= 4
