@@ -1,14 +1,14 @@
-"""Every setting AutoSig reads, taken from the environment once and validated (DESIGN §7).
+"""Every setting AutoSig reads, taken from the environment once and validated (the README's "Configuration").
 
 An invalid value raises ConfigError naming the variable; processes turn it into one line on stderr and exit 2
-(see `load_or_exit`). Secrets are wrapped in `Secret`, whose repr never shows the value.
+(see autosig.startup). Secrets are wrapped in `Secret`, whose repr never shows the value. A leaf: nothing else in
+AutoSig reads the environment, and this module imports nothing of AutoSig but the other leaves.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,16 +45,20 @@ class Settings:
     authors: frozenset[str] = field(default_factory=frozenset)
     notify_url: str | None = None
     notify_signals: bool = False  # AUTOSIG_NOTIFY_SIGNALS: also push one message per new signal
+    whop_timeout_seconds: float = 30.0  # read timeout of each Whop request (connect: the smaller of 10 s and this)
+    extra_parsers: tuple[str, ...] = ()  # AUTOSIG_EXTRA_PARSERS: more parser modules to register
 
     def require_source(self) -> None:
         """The worker needs a source; the web does not."""
         if not self.whop_alerts_urls:
-            raise ConfigError("WHOP_ALERTS_URL", "is not set; give the Whop listing URL (DESIGN §4)")
+            raise ConfigError("WHOP_ALERTS_URL", "is not set; give the Whop listing URL, e.g. "
+                              "https://api.whop.com/api/v1/messages?channel_id=chat_feed_XXXX")  # fmt: skip
 
-    def active_parser_version(self) -> str:
-        from autosig.parsing import newest_version
-
-        return self.parser_version or newest_version()
+    @property
+    def lease_seconds(self) -> float:
+        """How long the worker's (and the executor's) lease lasts unless renewed: 3 poll intervals, at least 30 s, so
+        a redeploy's new worker takes over soon after the old one vanished, never while it still polls."""
+        return max(30.0, 3 * self.poll_interval_seconds)
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -126,12 +130,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     fsync = (env.get("AUTOSIG_FSYNC") or "always").strip().lower()
     if fsync not in ("always", "never"):
         raise ConfigError("AUTOSIG_FSYNC", f"{fsync!r} is not allowed; use always or never")
+    # Checked against the registered versions by the entry points (autosig.startup), which know the parsers.
     parser_version = (env.get("AUTOSIG_PARSER_VERSION") or "").strip() or None
-    if parser_version is not None:
-        from autosig.parsing import versions
-
-        if parser_version not in versions():
-            raise ConfigError("AUTOSIG_PARSER_VERSION", f"{parser_version!r} is not one of {', '.join(versions())}")
+    if parser_version is not None and not parser_version.isdigit():
+        raise ConfigError("AUTOSIG_PARSER_VERSION", f"{parser_version!r} is not a parser version (a whole number)")
     port = _int(env, "PORT", None, minimum=1, maximum=65535)
     notify = (env.get("AUTOSIG_NOTIFY_URL") or "").strip() or None
     if notify is not None and urlsplit(notify).scheme not in ("http", "https"):
@@ -158,16 +160,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         authors=frozenset(a.strip().lower() for a in (env.get("AUTOSIG_AUTHORS") or "").replace(",", " ").split()),
         notify_url=notify,
         notify_signals=_bool(env, "AUTOSIG_NOTIFY_SIGNALS", False),
+        whop_timeout_seconds=_timeout(env, "WHOP_TIMEOUT_SECONDS", 30.0),
+        extra_parsers=tuple((env.get("AUTOSIG_EXTRA_PARSERS") or "").replace(",", " ").split()),
     )
 
 
-def load_or_exit(env: Mapping[str, str] | None = None, *, require_source: bool = False) -> Settings:
-    """For process entry points: one clear line on stderr and exit 2 on invalid configuration."""
+def _timeout(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
     try:
-        settings = load_settings(env)
-        if require_source:
-            settings.require_source()
-        return settings
-    except ConfigError as exc:
-        print(f"autosig: invalid configuration: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"{raw!r} is not a number of seconds") from None
+    if not (0 < value <= 600):
+        raise ConfigError(name, f"{raw!r} must be between 0 and 600 seconds")
+    return value

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from autosig.config import load_or_exit
 from autosig.events import EventStore, open_store
 from autosig.redact import redact_url
+from autosig.startup import settings_or_exit
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
@@ -19,14 +19,12 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def open_from_args(args: argparse.Namespace, writer: str) -> EventStore:
-    """Opens the chosen store; an invalid environment exits 2 with one line (only consulted without --store)."""
+    """Opens the chosen store; an invalid environment exits 2 with one line."""
     if args.store:
         url = args.store
         if not url.startswith(("file:", "postgresql://", "postgres://")):
             print(f"autosig: --store {redact_url(url)!r} must be file:DIR or postgresql://…", file=sys.stderr)
             raise SystemExit(2)
-        fsync = True
-    else:
-        settings = load_or_exit()
-        url, fsync = settings.store_url, settings.fsync
-    return open_store(url, writer=writer, fsync=fsync)
+    settings = settings_or_exit()
+    url = args.store or settings.store_url
+    return open_store(url, writer=writer, fsync=settings.fsync, tail_poll_seconds=settings.tail_poll_seconds)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from autosig.events import ZERO_HASH, EventStore, RecordError, StoreError, open_store
 from autosig.events.record import decode, line_hash_ok
 from autosig.redact import redact_url
+from autosig.startup import settings_or_exit
 
 
 class ChainError(Exception):
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     if args.source == args.target:
         _say("--from and --to name the same store")
         return 2
-    fsync = (os.environ.get("AUTOSIG_FSYNC") or "always").strip().lower() != "never"
+    fsync = settings_or_exit().fsync
     try:
         source = open_store(args.source, writer="copy", fsync=fsync)
         target = open_store(args.target, writer="copy", fsync=fsync)

@@ -227,7 +227,7 @@ def _demo_running(directory: Path) -> str | None:
 
     store = open_store(f"file:{directory}", writer="demo", fsync=False)
     try:
-        holder = store.try_acquire_worker_lease("autosig demo (checking)")
+        holder = store.try_acquire_lease("worker", "autosig demo (checking)")
         return holder
     finally:
         store.close()  # releases the lease if we just took it

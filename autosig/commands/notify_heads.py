@@ -9,11 +9,11 @@ import sys
 
 from autosig.clock import Clock, rfc3339
 from autosig.commands._store import add_store_argument, open_from_args
-from autosig.config import load_or_exit
 from autosig.notify.deliver import deliver
 from autosig.notify.heads import heads_message
 from autosig.notify.messages import target
 from autosig.notify.sender import record_delivery
+from autosig.startup import settings_or_exit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_or_exit()
+    settings = settings_or_exit()
     if not args.print and not settings.notify_url:
         print("autosig notify-heads: AUTOSIG_NOTIFY_URL is not set (use --print to see the message)", file=sys.stderr)
         return 2

@@ -73,9 +73,9 @@ def parse_lines(lines: TextIO, out: TextIO, version: str) -> int:
 def run(args: argparse.Namespace) -> int:
     version = args.parser_version
     if version is None:
-        from autosig.config import load_or_exit
+        from autosig.startup import active_version, settings_or_exit
 
-        version = load_or_exit().active_parser_version()
+        version = active_version(settings_or_exit())
     if version not in versions():
         print(f"autosig parse: unknown parser version {version!r}; known: {', '.join(versions())}", file=sys.stderr)
         return 2

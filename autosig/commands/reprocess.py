@@ -1,5 +1,5 @@
-"""`autosig reprocess --parser-version V [--store URL]` (DESIGN §8): parses every raw event that has no parse by
-version V and appends the parses in batches.
+"""`autosig reprocess --parser-version V [--store URL]`: parses every raw event that has no parse by version V and
+appends the parses in batches, on the stage runner with the worker's own parse stage.
 
 Safe to rerun and to kill: every parse is appended under its key parse:<raw seq>:<V>, so a rerun appends only what
 is missing and a run killed midway is finished by the next (the store drops a torn batch tail). Safe beside a live
@@ -18,10 +18,11 @@ from typing import Any
 import orjson
 from tqdm import tqdm
 
-from autosig.events import EventStore, Problem, open_store
+from autosig.events import Event, EventStore, Problem, open_store
 from autosig.parsing import versions
-from autosig.parsing.pipeline import RAW_TYPES, ParseContext, parsed_item
-from autosig.schema import PARSED, RAW
+from autosig.schema import PARSED, RAW, RAW_TYPES, Draft
+from autosig.stages.parse import ParseStage, parsed_draft
+from autosig.stages.runner import StageRunner
 
 BATCH = 500
 EXAMPLES = 5
@@ -107,6 +108,49 @@ def _short(text: Any, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+class _Reprocess(ParseStage):
+    """The parse stage from the start of the raw stream, skipping what version V already parsed and keeping the
+    summary: every raw event is seen (replies need the versions before them), only the missing parses are drafted."""
+
+    name = "reprocess"
+
+    def __init__(self, version: str, authors: frozenset[str], summary: Summary, done: dict[int, bytes],
+                 before: dict[int, bytes], bar: tqdm) -> None:  # fmt: skip
+        super().__init__(version, authors)
+        self.summary, self.done, self.before, self.bar = summary, done, before, bar
+
+    def recover(self, store: EventStore) -> int:
+        return 0
+
+    def handle(self, event: Event) -> list[Draft]:
+        self.bar.update(1)
+        if event.type not in RAW_TYPES:
+            return []
+        self.ctx.add(event)
+        summary = self.summary
+        summary.raw_events += 1
+        drafts = []
+        existing = self.done.get(event.seq)
+        if existing is not None:
+            summary.already += 1
+            data = _from_digest(existing)
+        else:
+            data = self.parse(event)
+            drafts.append(parsed_draft(data))
+            summary.appended += 1
+        summary.kinds[str(data["kind"])] += 1
+        old = self.before.get(event.seq)
+        if old is not None:
+            summary.compared += 1
+            digest = existing if existing is not None else _digest(data)
+            if old != digest:
+                summary.changed += 1
+                if len(summary.examples) < EXAMPLES:
+                    text = _short(self.ctx.text_of(event))
+                    summary.examples.append((event.seq, text, describe(_from_digest(old)), describe(data)))
+        return drafts
+
+
 def reprocess(
     store: EventStore, version: str, *, authors: frozenset[str] = frozenset(), batch: int = BATCH, progress: bool = True
 ) -> Summary:
@@ -130,49 +174,12 @@ def reprocess(
             before[seq] = _digest(data)
             summary.previous_kinds[str(data.get("kind"))] += 1
 
-    ctx = ParseContext(authors)
     bar = tqdm(total=store.last_seq(RAW), unit="alert", file=sys.stderr, disable=not progress, mininterval=0.5)
-    pending: list[tuple] = []
-    after = 0
-
-    def flush() -> None:
-        if pending:
-            store.append_many(PARSED, pending)
-            summary.appended += len(pending)
-            pending.clear()
-
-    while True:
-        seen_any = False
-        for raw in store.read(RAW, after=after, on_problem=problem):
-            seen_any = True
-            after = raw.seq
-            bar.update(1)
-            if raw.type not in RAW_TYPES:
-                continue
-            ctx.add(raw)
-            summary.raw_events += 1
-            existing = done.get(raw.seq)
-            if existing is not None:
-                summary.already += 1
-                data = _from_digest(existing)
-            else:
-                data = ctx.parse(raw, version)
-                pending.append(parsed_item(raw, data))
-                if len(pending) >= batch:
-                    flush()
-            summary.kinds[str(data["kind"])] += 1
-            old = before.get(raw.seq)
-            if old is not None:
-                summary.compared += 1
-                digest = existing if existing is not None else _digest(data)
-                if old != digest:
-                    summary.changed += 1
-                    if len(summary.examples) < EXAMPLES:
-                        text = ctx.text_of(raw)
-                        summary.examples.append((raw.seq, _short(text), describe(_from_digest(old)), describe(data)))
-        flush()
-        if not seen_any:
-            break
+    runner = StageRunner(store, _Reprocess(version, authors, summary, done, before, bar), batch=batch,
+                         on_problem=problem)  # fmt: skip
+    runner.recover()
+    # Raw events that arrive while it runs are picked up before it ends.
+    while runner.catch_up():
         bar.total = max(bar.total or 0, store.last_seq(RAW))
     bar.close()
     return summary
@@ -184,15 +191,15 @@ def _from_digest(digest: bytes) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from autosig.config import load_or_exit
+    from autosig.startup import active_version, settings_or_exit
 
-    settings = load_or_exit()
-    version = args.parser_version or settings.active_parser_version()
+    settings = settings_or_exit()
+    version = args.parser_version or active_version(settings)
     if version not in versions():
         print(f"autosig reprocess: unknown parser version {version!r}; known: {', '.join(versions())}", file=sys.stderr)
         return 2
     url = args.store or settings.store_url
-    store = open_store(url, writer="reprocess", fsync=settings.fsync)
+    store = open_store(url, writer="reprocess", fsync=settings.fsync, tail_poll_seconds=settings.tail_poll_seconds)
     try:
         summary = reprocess(store, version, authors=settings.authors, batch=max(1, args.batch), progress=not args.quiet)
     finally:

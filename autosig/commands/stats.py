@@ -13,6 +13,7 @@ from autosig.commands.tail import safe
 from autosig.config import load_settings
 from autosig.projections import Projections
 from autosig.schema import PARSED, RAW, WORKER
+from autosig.startup import active_version
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
-        active = settings.active_parser_version()
+        active = active_version(settings)
         web_defaults = dict(
             poll_interval_seconds=settings.poll_interval_seconds,
             stale_after_seconds=settings.stale_after_seconds,

@@ -12,9 +12,9 @@ import unicodedata
 from typing import Any
 
 from autosig.commands._store import add_store_argument, open_from_args
+from autosig.display import contract, price
 from autosig.events import EventStore, Problem
 from autosig.events.record import Event
-from autosig.web.dashboard import contract, price
 
 TEXT_CHARS = 120
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import mmap
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 import orjson
@@ -22,13 +22,29 @@ READ_BUFFER = 1 << 20
 
 
 class Position:
-    """Where a reader of a file stopped: the end of the last complete line read and how many lines that was."""
+    """Where a reader of a file stopped: the end of the last complete line read and how many lines that was.
 
-    __slots__ = ("offset", "line_no")
+    A reader that seeked to an offset (by seq) does not know its line number; `count_lines(offset)` tells it, and is
+    called only when a line must be named (a problem), since counting means reading everything before."""
 
-    def __init__(self, offset: int = 0, line_no: int = 0) -> None:
+    __slots__ = ("offset", "line_no", "count_lines")
+
+    def __init__(self, offset: int = 0, line_no: int = 0, count_lines: Callable[[int], int] | None = None) -> None:
         self.offset = offset
         self.line_no = line_no
+        self.count_lines = count_lines
+
+
+def lines_before(fd: int, offset: int) -> int:
+    """How many lines end before byte `offset`."""
+    count, at = 0, 0
+    while at < offset:
+        chunk = os.pread(fd, min(READ_BUFFER, offset - at), at)
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        at += len(chunk)
+    return count
 
 
 def decode_from(
@@ -74,6 +90,9 @@ def decode_from(
                     seq, o["id"], o["type"], o["key"], o["ts"], o["data"], o["meta"], o["prev"], o["hash"], line
                 )
             except (orjson.JSONDecodeError, KeyError, TypeError, RecordError) as exc:
+                if pos.count_lines is not None:  # started part-way: learn the line number once, when first needed
+                    line_no += pos.count_lines(pos.offset)
+                    pos.count_lines = None
                 if on_problem is None:
                     raise RecordError(f"{stream} line {line_no}: {describe(exc)}") from None
                 on_problem(Problem(stream, line_no, describe(exc)))
@@ -118,8 +137,9 @@ def _next_line_start(fd: int, offset: int, end: int) -> int:
 
 def seek_seq(fd: int, end: int, seq: int) -> int:
     """The offset of the first line whose seq is >= `seq` (or `end`), by bisecting the file on line starts: seqs grow
-    with the offset, so a start or a read after a million events costs a few dozen reads, not a pass. A line whose
-    seq cannot be read is stepped over."""
+    with the offset, so a start or a read after a million events costs a few dozen reads, not a pass. Unreadable lines
+    between the last smaller seq and the answer are included (the answer is the first of them), so a reader still
+    names them."""
     lo, hi = 0, end  # lines starting before lo have smaller seqs; the answer is at or before hi
     while lo < hi:
         mid = _next_line_start(fd, (lo + hi) // 2, end)
@@ -138,7 +158,7 @@ def seek_seq(fd: int, end: int, seq: int) -> int:
         elif line_seq < seq:
             lo = _next_line_start(fd, probe + 1, end)
         else:
-            hi = probe
+            hi = mid  # not probe: unreadable lines just before it may be the ones sought, and are reported
     return lo
 
 
@@ -165,6 +185,7 @@ def scan_keys(fd: int, end: int, prefix: str, after: int) -> Iterator[tuple[int,
     if start >= end:
         return
     with mmap.mmap(fd, end, access=mmap.ACCESS_READ) as mm:
+        end = mm.rfind(b"\n") + 1  # never a torn tail: bytes after the last newline were never written whole
         for m in _key_pattern(prefix).finditer(mm, start, end):
             seq = int(m.group(1))
             if seq <= after:

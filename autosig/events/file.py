@@ -29,6 +29,7 @@ from autosig.events._file_reading import (
     complete_lines,
     decode_from,
     last_lines,
+    lines_before,
     scan_keys,
     seek_seq,
 )
@@ -434,7 +435,12 @@ class FileStore(EventStore):
         if size == 0 or (limit is not None and limit <= 0):
             return
         with open(self.path_of(stream), "rb", buffering=_READ_BUFFER) as f:
-            yield from decode_from(f, stream, size, Position(), after, on_problem, limit)
+            pos = Position()
+            if after > 0:
+                # Start at the first line past `after` (found by bisecting on seqs), not at the top of the file.
+                start = seek_seq(f.fileno(), size, after + 1)
+                pos = Position(start, 0, lambda offset: lines_before(f.fileno(), offset))
+            yield from decode_from(f, stream, size, pos, after, on_problem, limit)
 
     def iter_lines(self, stream: str) -> Iterator[bytes]:
         size, _ = self.committed_size(stream)
@@ -458,13 +464,18 @@ class FileStore(EventStore):
             return None
         with open(self.path_of(stream), "rb") as f:
             offset = seek_seq(f.fileno(), size, seq)
-            if offset >= size:
-                return None
-            try:
-                event = decode_line(line_at(f.fileno(), offset))
-            except RecordError:
-                return None
-        return event if event.seq == seq else None
+            while offset < size:  # step over unreadable lines just before the one sought
+                try:
+                    line = line_at(f.fileno(), offset)
+                except RecordError:
+                    return None
+                offset += len(line)
+                try:
+                    event = decode_line(line)
+                except RecordError:
+                    continue
+                return event if event.seq == seq else None
+        return None
 
     def _last_lines(self, stream: str) -> tuple[int, list[bytes]]:
         """(end of the last complete line, up to a few complete lines before it, newest last), reading backwards."""

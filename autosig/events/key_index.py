@@ -130,9 +130,8 @@ class KeyIndex:
         return index, state
 
 
-def save_tables(path: Path, tables: list[array], meta: dict[str, Any]) -> None:
-    """Writes flat arrays and `meta` to `path` atomically (a reader sees the old file or the new one, never half of
-    one): a JSON header line, then the arrays' bytes. Raises OSError."""
+def dump_tables(tables: list[array], meta: dict[str, Any]) -> bytes:
+    """Flat arrays and `meta` as bytes: a JSON header line (format, byte order, shapes, checksum), then the arrays."""
     header = {
         "format": _FORMAT,
         "version": _VERSION,
@@ -141,50 +140,66 @@ def save_tables(path: Path, tables: list[array], meta: dict[str, Any]) -> None:
         "checksum": _checksum(tables),
         "meta": meta,
     }
+    return orjson.dumps(header) + b"\n" + b"".join(t.tobytes() for t in tables)
+
+
+def parse_tables(data: bytes | memoryview, typecodes: str) -> tuple[list[array], dict[str, Any]] | None:
+    """(the arrays, the meta) from bytes written by dump_tables, when its arrays have these typecodes; None when it is
+    from another version or machine, or damaged in any way: a saved table is a cache, never trusted blindly."""
+    view = memoryview(data)
+    cut = bytes(view[:_HEADER_LIMIT]).find(b"\n")
+    if cut < 0:
+        return None
+    try:
+        header = orjson.loads(view[:cut])
+    except ValueError:  # orjson.JSONDecodeError is a ValueError
+        return None
+    if not isinstance(header, dict) or (header.get("format"), header.get("version")) != (_FORMAT, _VERSION):
+        return None
+    shapes, meta = header.get("arrays"), header.get("meta")
+    if header.get("byteorder") != sys.byteorder or not isinstance(meta, dict):
+        return None
+    if not isinstance(shapes, list) or len(shapes) != len(typecodes):
+        return None
+    for code, shape in zip(typecodes, shapes, strict=True):
+        # [typecode, bytes per item, length]: anything else was written by another layout or machine
+        if not isinstance(shape, list) or shape[:2] != [code, array(code).itemsize] or len(shape) != 3:
+            return None
+        if type(shape[2]) is not int or shape[2] < 0:
+            return None
+    body = view[cut + 1 :]
+    if sum(size * length for _, size, length in shapes) != len(body):
+        return None  # cut short or with bytes after: never allocate what the data cannot hold
+    tables, at = [], 0
+    for code, size, length in shapes:
+        table = array(code)
+        table.frombytes(body[at : at + size * length])
+        at += size * length
+        tables.append(table)
+    if header.get("checksum") != _checksum(tables):
+        return None
+    return tables, meta
+
+
+def save_tables(path: Path, tables: list[array], meta: dict[str, Any]) -> None:
+    """Writes dump_tables(tables, meta) to `path` atomically (a reader sees the old file or the new one, never half
+    of one). Raises OSError."""
     # Savers of one file hold the lock of its stream, so one temporary name never clashes; no fsync: after a crash a
     # torn file fails its checksum and is simply rebuilt.
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
-        f.write(orjson.dumps(header) + b"\n")
-        for table in tables:
-            table.tofile(f)
+        f.write(dump_tables(tables, meta))
     os.replace(tmp, path)
 
 
 def load_tables(path: Path, typecodes: str) -> tuple[list[array], dict[str, Any]] | None:
-    """(the arrays, the meta) from a file written by save_tables, when its arrays have these typecodes; None when
-    there is no such file, or it is from another version or machine, or damaged in any way."""
+    """parse_tables of the file at `path`; None when there is no such file or it is not usable."""
     try:
         with open(path, "rb") as f:
-            header = orjson.loads(f.readline(_HEADER_LIMIT))
-            if not isinstance(header, dict) or (header.get("format"), header.get("version")) != (_FORMAT, _VERSION):
-                return None
-            shapes, meta = header.get("arrays"), header.get("meta")
-            if header.get("byteorder") != sys.byteorder or not isinstance(meta, dict):
-                return None
-            if not isinstance(shapes, list) or len(shapes) != len(typecodes):
-                return None
-            for code, shape in zip(typecodes, shapes, strict=True):
-                # [typecode, bytes per item, length]: anything else was written by another layout or machine
-                if not isinstance(shape, list) or shape[:2] != [code, array(code).itemsize] or len(shape) != 3:
-                    return None
-                if type(shape[2]) is not int or shape[2] < 0:
-                    return None
-            if sum(size * length for _, size, length in shapes) != os.fstat(f.fileno()).st_size - f.tell():
-                return None  # cut short or with bytes after: never allocate what the file cannot hold
-            tables = []
-            for code, _, length in shapes:
-                table = array(code, [0]) * length
-                # Read straight into the array: no second copy of a table of tens of MB, even for a moment.
-                view = memoryview(table).cast("B")
-                if f.readinto(view) != len(view):
-                    return None
-                tables.append(table)
-            if header.get("checksum") != _checksum(tables):
-                return None
-    except (OSError, ValueError):  # orjson.JSONDecodeError is a ValueError
+            data = f.read()
+    except OSError:
         return None
-    return tables, meta
+    return parse_tables(data, typecodes)
 
 
 def _checksum(tables: list[array]) -> int:

@@ -5,7 +5,7 @@ signal.
     machine.py   the pure state machine: apply(event) per stream, due(now) -> the messages not yet delivered
     messages.py  the message, its id, and the Discord / Slack / plain JSON bodies
     deliver.py   one message, POSTed with retries and backoff until the receiver accepts it
-    election.py  one sender among every web process (an flock beside the file store, or a Postgres advisory lock)
+    election.py  one sender among every web process (the store's notifier lease)
     sender.py    the edges together: elected, it reads the streams, delivers what is due, records each delivery
     heads.py     the stream-heads message (also sent on demand by `autosig notify-heads`)
     web.py       starting and stopping the sender in a web process

@@ -2,7 +2,7 @@
 
 One per web process, on a background thread; only the elected one works:
 
-1. elected (see election.py), it reads the notifications stream (what was delivered; the baseline, appended on the
+1. elected (see election.py: the store's notifier lease), it reads the notifications stream (what was delivered; the baseline, appended on the
    very first run), then the worker stream (and parsed, with signals on) into a fresh NotifyMachine;
 2. follows those streams on tailing threads, applying each event under a lock;
 3. every tick, and whenever an event arrives, sends what machine.due(now) lists, oldest first, each retried with
@@ -24,11 +24,12 @@ from autosig.config import Settings
 from autosig.events import open_store
 from autosig.events.base import EventStore, Problem
 from autosig.notify.deliver import Backoff, Delivery, deliver
-from autosig.notify.election import Election, election_for
+from autosig.notify.election import Election, StoreElection
 from autosig.notify.heads import heads_message
 from autosig.notify.machine import BASELINE_TYPE, DELIVERED_TYPE, Baseline, NotifyMachine
 from autosig.notify.messages import HEADS, Message, target
 from autosig.schema import PARSED, WORKER
+from autosig.startup import active_version
 
 log = logging.getLogger("autosig.notify")
 
@@ -96,7 +97,7 @@ class Sender:
         self._pid = os.getpid()
         self.stopping = threading.Event()
         self.elected = threading.Event()
-        self.election = self._election or election_for(self.settings.store_url)
+        self.election = self._election or StoreElection(self._open_store)
         self._thread = threading.Thread(target=self._run, name="autosig-notify", daemon=True)
         self._thread.start()
 
@@ -138,7 +139,7 @@ class Sender:
             Baseline.from_event(base),
             poll_interval_seconds=s.poll_interval_seconds,
             stale_after_seconds=s.stale_after_seconds,
-            active_version=s.active_parser_version(),
+            active_version=active_version(s),
             signals=s.notify_signals,
             daily_heads=self.daily_heads,
         )

@@ -1,4 +1,4 @@
-"""Versioned parsers (DESIGN §5). A parser is a pure function of an Alert; versions are integers as strings.
+"""Versioned parsers. A parser is a pure function of an Alert; versions are integers as strings, ordered numerically.
 
     result = parse(Alert(text="BTO 2 SPY 600c 1/17 @ 1.25", created_at="2026-01-10T15:00:00Z"), version="1")
     # -> {"kind": "signal", "reason": None, "signals": [...]}
@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,15 +26,26 @@ class Alert:
     reply_to_id: str | None = None  # set even when the replied-to alert is unknown
 
 
-# Extra parser modules named in this variable (space or comma separated) are registered too: a way to try a
+# Extra parser modules (AUTOSIG_EXTRA_PARSERS, registered by the entry points through register()): a way to try a
 # candidate parser on history with `autosig reprocess` before it is added to _MODULES, and how tests register one.
-EXTRA_PARSERS_ENV = "AUTOSIG_EXTRA_PARSERS"
+_extra: tuple[str, ...] = ()
 _cache: dict[tuple[str, ...], dict[str, Any]] = {}
 
 
+def register(module_names: tuple[str, ...] | list[str]) -> None:
+    """Registers more parser modules (each with VERSION and parse(alert)) for this process. Raises ImportError when
+    one cannot be imported, ValueError when one lacks VERSION or parse."""
+    global _extra
+    names = tuple(n for n in module_names if n not in _MODULES and n not in _extra)
+    for name in names:
+        module = importlib.import_module(name)
+        if not isinstance(getattr(module, "VERSION", None), str) or not callable(getattr(module, "parse", None)):
+            raise ValueError(f"parser module {name} has no VERSION string or parse function")
+    _extra = _extra + names
+
+
 def _module_names() -> tuple[str, ...]:
-    extra = os.environ.get(EXTRA_PARSERS_ENV, "").replace(",", " ").split()
-    return _MODULES + tuple(name for name in extra if name not in _MODULES)
+    return _MODULES + _extra
 
 
 def _registry() -> dict[str, Any]:
@@ -54,6 +64,11 @@ def versions() -> list[str]:
 
 def newest_version() -> str:
     return versions()[-1]
+
+
+def active_version(requested: str | None) -> str:
+    """The version to parse with: the one asked for (AUTOSIG_PARSER_VERSION), else the newest registered."""
+    return requested or newest_version()
 
 
 def parser_for(version: str) -> Callable[[Alert], dict[str, Any]]:

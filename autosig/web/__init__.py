@@ -12,14 +12,15 @@ from __future__ import annotations
 from flask import Flask
 
 from autosig.clock import Clock
-from autosig.config import Settings, load_or_exit
+from autosig.config import Settings
 from autosig.notify import web as notify_web
+from autosig.startup import settings_or_exit
 from autosig.web import api, auth, dashboard, health, ledger, metrics, reviews, stream
 from autosig.web.host import EXTENSION, WebState, build_host, state
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, window: int | None = None) -> Flask:
-    settings = settings or load_or_exit()
+    settings = settings or settings_or_exit()
     app = Flask(__name__)
     app.config["JSON_SORT_KEYS"] = False
     app.extensions[EXTENSION] = WebState(settings, build_host(settings, window=window), clock or Clock())

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from markupsafe import escape
 
+from autosig.display import contract, price
 from autosig.web.host import current_status, ensure_started
 from autosig.web.timetravel import Busy, PastError, past_status, requested_past
 
@@ -15,42 +16,6 @@ from autosig.web.timetravel import Busy, PastError, past_status, requested_past
 bp = Blueprint("dashboard", __name__)
 
 UNPARSED_SHOWN = 20
-
-
-def _num(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value)) if abs(value) >= 1000 else f"{value:g}"
-    return str(value)
-
-
-def contract(signal: dict[str, Any]) -> str:
-    """A short readable contract: "600C 2027-01-17", "450/455C 2026-12-29 debit", "stock", "/ES future"."""
-    legs = signal.get("legs") or []
-    if legs:
-        parts = []
-        for leg in legs:
-            strike = leg.get("strike")
-            right = leg.get("right") or ""
-            text = (_num(strike) if strike is not None else "?") + right
-            if leg.get("expiry"):
-                text += " " + str(leg["expiry"])
-            if len(legs) > 1:
-                text = f"{leg.get('side') or ''} {text}".strip()
-            parts.append(text)
-        out = " / ".join(parts)
-        if signal.get("limit_kind"):
-            out += f" ({signal['limit_kind']})"
-        return out
-    return str(signal.get("instrument") or "")
-
-
-def price(signal: dict[str, Any]) -> str:
-    if signal.get("price") is not None:
-        return _num(signal["price"])
-    rng = signal.get("price_range")
-    if rng:
-        return "–".join(_num(v) for v in rng)
-    return ""
 
 
 @bp.app_template_filter("contract")

@@ -13,6 +13,7 @@ from autosig.config import Settings
 from autosig.events import EventStore, open_store
 from autosig.projections import Projections
 from autosig.projections.host import Host
+from autosig.startup import active_version
 from autosig.web.cache import ResponseCache
 
 EXTENSION = "autosig"
@@ -35,7 +36,7 @@ class WebState:
 
 
 def build_host(settings: Settings, *, window: int | None = None) -> Host:
-    active = settings.active_parser_version()
+    active = active_version(settings)
 
     def make() -> Projections:
         kwargs = {"window": window} if window else {}

@@ -555,3 +555,12 @@ class _StoreMachine(RuleBasedStateMachine):
 
 TestStoreMachine = _StoreMachine.TestCase
 TestStoreMachine.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
+
+
+def test_keys_never_include_a_torn_tail(log_dir: Path) -> None:
+    store = FileStore(log_dir, fsync=False)
+    store.append_many("parsed", [("alert.parsed", {"raw_seq": n}, None, f"parse:{n}:1") for n in (1, 2, 3)])
+    with open(log_dir / "alerts_parsed.jsonl", "ab") as f:
+        f.write(b'{"seq":4,"id":"x","type":"alert.parsed","key":"parse:99:1","ts":"2026-')  # torn: never written
+    assert list(store.keys("parsed", "parse:")) == [(1, "parse:1:1"), (2, "parse:2:1"), (3, "parse:3:1")]
+    store.close()

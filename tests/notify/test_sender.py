@@ -18,7 +18,7 @@ from autosig.clock import ManualClock
 from autosig.config import load_settings
 from autosig.events import open_store
 from autosig.notify.deliver import Backoff
-from autosig.notify.election import FileElection
+from autosig.notify.election import StoreElection
 from autosig.notify.sender import Sender
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,9 +145,9 @@ def test_only_the_elected_sender_sends_and_a_successor_resumes(log_dir, feed, re
     feed.started(stale=90)
     feed.completed()
     receiver.failures = [500] * 100_000  # the receiver is down while the first sender holds the election
-    first = make_sender(senders, log_dir, receiver, clock, election=FileElection(log_dir))
+    first = make_sender(senders, log_dir, receiver, clock, election=StoreElection(lambda: open_store(f"file:{log_dir}", fsync=False)))
     wait(first.elected.is_set)
-    second = make_sender(senders, log_dir, receiver, clock, election=FileElection(log_dir))
+    second = make_sender(senders, log_dir, receiver, clock, election=StoreElection(lambda: open_store(f"file:{log_dir}", fsync=False)))
     wait(lambda: applied(first, "worker", 2))
     clock.advance(100)
     wait(lambda: len(receiver.requests) >= 3)

@@ -74,8 +74,8 @@ def message(
     }
 
 
-def raw_item(msg: dict[str, Any], edited: bool = False) -> tuple:
-    from autosig.schema import payload_fields, raw_key
+def raw_item(msg: dict[str, Any], edited: bool = False, channel: str = "chat_feed_test") -> tuple:
+    """The raw event the worker appends for this message (built by the schema's constructors, as the worker does)."""
+    from autosig.schema import alert_edited, alert_received
 
-    body = {"source": "whop", "channel": "chat_feed_test", "source_id": msg["id"], **payload_fields(msg)}
-    return ("alert.edited" if edited else "alert.received", body, None, raw_key(msg))
+    return alert_edited(channel, msg) if edited else alert_received(channel, msg)

@@ -14,8 +14,8 @@ import orjson
 import pytest
 
 from autosig.events import open_store
-from autosig.parsing.pipeline import ParseContext
 from autosig.schema import PARSED, RAW
+from autosig.stages.parse import ParseContext
 
 from .cases import cases
 from .helpers import PLUGINS, ROOT, V2_MODULE, message, raw_item, run_cli, v2_env
@@ -146,12 +146,13 @@ def test_unknown_version_is_refused(log_dir):
 
 
 def test_in_process_registration_by_monkeypatching(monkeypatch, log_dir):
+    from autosig import parsing
     from autosig.commands.reprocess import reprocess
-    from autosig.parsing import EXTRA_PARSERS_ENV, versions
 
     monkeypatch.syspath_prepend(str(PLUGINS))
-    monkeypatch.setenv(EXTRA_PARSERS_ENV, V2_MODULE)
-    assert versions()[-1] == "2"
+    monkeypatch.setattr(parsing, "_extra", parsing._extra)  # the registration ends with the test
+    parsing.register([V2_MODULE])
+    assert parsing.versions()[-1] == "2"
     raw_count = _fill(log_dir, 30)
     store = open_store(f"file:{log_dir}", writer="reprocess", fsync=False)
     summary = reprocess(store, "2", progress=False)

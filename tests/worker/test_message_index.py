@@ -1,4 +1,4 @@
-"""The worker's compact message index, and the header read that feeds it at start."""
+"""The worker's compact message index, and the copy of it kept beside the store."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from unittest import mock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autosig import message_index
 from autosig.events import open_store
 from autosig.events.record import Event
-from autosig.message_index import MessageIndex, id_hash, tag_value
-from autosig.schema import RAW, raw_key, version_tag
-from autosig.worker import raw_header
+from autosig.schema import RAW, alert_received
+from autosig.stages import messages as message_index
+from autosig.stages.messages import MessageIndex, id_hash, tag_value
+from autosig.stages.raw_index import SNAPSHOT, RawIndex
 
 
 def colliding_hash(source_id: str) -> int:
@@ -56,8 +56,8 @@ def test_saved_index_answers_as_the_original(tmp_path) -> None:
     for position in range(1, 3001):
         stored[position] = _event(position, f"m{position % 2000}")
         index.add(f"m{position % 2000}", position, None if position % 7 == 0 else position)
-    index.save(tmp_path / "messages", {"offset": 42})
-    loaded = MessageIndex.load(tmp_path / "messages", stored.get)
+    saved = index.dumps({"offset": 42})
+    loaded = MessageIndex.loads(saved, stored.get)
     assert loaded is not None
     again, state = loaded
     assert state == {"offset": 42} and len(again) == len(index) == 2000
@@ -67,8 +67,8 @@ def test_saved_index_answers_as_the_original(tmp_path) -> None:
     stored[3001] = _event(3001, "m5")
     again.add("m5", 3001, 3001)
     assert [ev.seq for ev in again.versions("m5")] == [3001, 2005, 5]
-    (tmp_path / "messages").write_bytes((tmp_path / "messages").read_bytes()[:-1])
-    assert MessageIndex.load(tmp_path / "messages", stored.get) is None
+    assert MessageIndex.loads(saved[:-1], stored.get) is None
+    assert MessageIndex.loads(saved[:-9] + b"\x01" * 8 + saved[-1:], stored.get) is None  # fails its checksum
 
 
 def test_growth_and_untagged_versions() -> None:
@@ -84,22 +84,26 @@ def test_growth_and_untagged_versions() -> None:
     assert [ev.seq for ev in index.versions("m8")] == [3008, 8]
 
 
-def test_raw_header_reads_what_the_worker_writes(tmp_path) -> None:
+def test_the_copy_kept_beside_the_store_is_trusted_only_while_the_stream_holds_its_last_event(tmp_path) -> None:
     store = open_store(f"file:{tmp_path}", fsync=False)
-    message = {"id": "post_Ab1", "content": "BTO SPY 600c @ 1", "created_at": "2026-01-05T15:00:00Z"}
-    odd = {"id": 'post_"q', "content": "x", "created_at": "2026-01-05T15:00:00Z"}
-    store.append_many(
-        RAW,
-        [
-            ("alert.received", {"source": "whop", "channel": "chat_1", "source_id": "post_Ab1", "payload": message},
-             None, raw_key(message)),
-            ("alert.received", {"source": "whop", "channel": "chat_1", "source_id": 'post_"q', "payload": odd},
-             None, raw_key(odd)),
-            ("alert.received", {"source_id": "post_Ab1", "payload": message}, None, None),
-        ],
-    )  # fmt: skip
-    lines = list(store.iter_lines(RAW))
-    assert raw_header(lines[0]) == (1, "post_Ab1", int(version_tag(message), 16), "chat_1")
-    assert raw_header(lines[1]) is None  # an escaped id: decoded in full instead
-    assert raw_header(lines[2]) is None  # not the worker's shape
+    messages = [{"id": f"m{i}", "content": f"BTO {i} SPY 600c @ 1", "created_at": "2026-01-05T15:00:00Z"}
+                for i in range(50)]  # fmt: skip
+    store.append_many(RAW, [alert_received("chat_1", m) for m in messages])
+    index = RawIndex(store)
+    index.rebuild()
+    index.save_snapshot()
+    assert store.read_aside(SNAPSHOT) is not None
+    again = RawIndex(store)
+    again._load_snapshot()
+    assert again.seq == 50 and again.channels == {"chat_1"} and len(again.messages) == 50
+    # The stream was replaced by another log of the same length: the copy describes something else.
     store.close()
+    (tmp_path / "alerts_raw.jsonl").unlink()
+    other = open_store(f"file:{tmp_path}", fsync=False)
+    other.append_many(RAW, [alert_received("chat_2", {**m, "content": "other"}) for m in messages])
+    fresh = RawIndex(other)
+    fresh._load_snapshot()
+    assert fresh.seq == 0 and len(fresh.messages) == 0
+    fresh.rebuild()
+    assert fresh.seq == 50 and fresh.channels == {"chat_2"}
+    other.close()

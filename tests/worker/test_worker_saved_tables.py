@@ -12,10 +12,11 @@ from auditor import audit
 from test_worker_unit import FakeClient, _worker
 
 import autosig.events.file as file_mod
-import autosig.worker as worker_mod
+import autosig.stages.raw_index as raw_index_mod
 from autosig.events.file import FileStore
-from autosig.message_index import MessageIndex
 from autosig.schema import PARSED, RAW
+from autosig.stages.messages import MessageIndex
+from autosig.stages.raw_index import SNAPSHOT, RawIndex
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
     """Small tables are saved after every catch-up; records (stream, started from a saved table) per attempt."""
     monkeypatch.setattr(file_mod, "_SAVE_INDEX_LINES", 1)
     monkeypatch.setattr(file_mod, "_SAVED_INDEX_MIN_BYTES", 0)
-    monkeypatch.setattr(worker_mod, "_SAVE_MESSAGES_LINES", 1)
+    monkeypatch.setattr(raw_index_mod, "SAVE_AFTER", 1)
     attempts: list[tuple[str, bool]] = []
     original = FileStore._load_saved_index
 
@@ -32,14 +33,14 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
         original(self, s, fd, size)
         attempts.append((s.name, s.offset != before))
 
-    original_messages = worker_mod.Worker._load_saved_messages
+    original_messages = RawIndex._load_snapshot
 
-    def spy_messages(self: worker_mod.Worker) -> None:
+    def spy_messages(self: RawIndex) -> None:
         original_messages(self)
-        attempts.append(("messages", self._raw_offset != 0))
+        attempts.append(("messages", self.seq != 0))
 
     monkeypatch.setattr(FileStore, "_load_saved_index", spy)
-    monkeypatch.setattr(worker_mod.Worker, "_load_saved_messages", spy_messages)
+    monkeypatch.setattr(RawIndex, "_load_snapshot", spy_messages)
     return attempts
 
 
@@ -111,8 +112,8 @@ def test_a_restart_tells_edits_from_known_and_new_alerts(
     run_once(tmp_path, client)
     client.publish(2, start=12)
     run_once(tmp_path, client)  # indexes the 12 raw events at start: saves the message index
-    saved = tmp_path / "alerts_raw.jsonl.messages"
-    assert MessageIndex.load(saved, lambda position: None) is not None
+    saved = tmp_path / SNAPSHOT  # the file store keeps it as a file beside the streams
+    assert MessageIndex.loads(saved.read_bytes(), lambda position: None) is not None
     alerts = 15  # 14 messages, one edited
     raw_path = tmp_path / "alerts_raw.jsonl"
     if change == "raw replaced":

@@ -14,7 +14,7 @@ from autosig.events import open_store
 from autosig.redact import Secret
 from autosig.schema import PARSED, RAW, WORKER
 from autosig.sources.whop import BACKOFF_CAP_S, Page, WhopError
-from autosig.worker import Worker, key_of_line
+from autosig.worker import Worker
 
 
 class FakeClient:
@@ -174,14 +174,14 @@ def test_crash_between_raw_and_parsed_append_leaves_no_hole(tmp_path, monkeypatc
     def crash(*a, **k):
         raise SystemExit("killed")  # as if the process died right after the raw append
 
-    monkeypatch.setattr(w, "_parse_pending", crash)
+    monkeypatch.setattr(w, "_parse", crash)
     with pytest.raises(SystemExit):
         w.poll_once()
     store.close()
     assert len(list(open_store(f"file:{tmp_path}").read(RAW))) == 5
     w2, store2 = _worker(tmp_path, client)
     w2.start()
-    assert len(w2.unparsed) == 5
+    assert w2.index.seq - w2.parse.position == 5  # left to parse
     assert w2.poll_once() == 30.0
     assert sorted(e.data["raw_seq"] for e in store2.read(PARSED)) == [1, 2, 3, 4, 5]
     assert len(list(store2.read(RAW))) == 5  # nothing re-recorded
@@ -196,7 +196,7 @@ def test_new_parser_version_does_not_reparse_history_at_start(tmp_path):
     w.shutdown()
     w2, store2 = _worker(tmp_path, client, parser_version="1")
     w2.start()
-    assert w2.unparsed == []  # older history is `autosig reprocess`'s job
+    assert w2.parse.position == w2.index.seq  # older history is `autosig reprocess`'s job
     client.publish(1, start=4)
     w2.poll_once()
     parsed = [(e.data["raw_seq"], e.data["parser_version"]) for e in store2.read(PARSED)]
@@ -208,7 +208,7 @@ def test_a_parser_crash_is_recorded_as_unparseable_and_ingestion_goes_on(tmp_pat
     client.publish(2)
     w, store = _worker(tmp_path, client)
     w.start()
-    monkeypatch.setattr(w.ctx, "parse", lambda raw, version: 1 / 0)
+    monkeypatch.setattr(w.parse.stage.ctx, "parse", lambda raw, version: 1 / 0)
     assert w.poll_once() == 30.0
     parsed = [e.data for e in store.read(PARSED)]
     assert [(p["kind"], p["reason"]) for p in parsed] == [("unparseable", "parser error: ZeroDivisionError")] * 2
@@ -224,30 +224,6 @@ def test_stop_during_a_slow_fetch_abandons_the_poll_without_writing(tmp_path):
     assert w.poll_once() == 0.0
     release.set()
     assert _types(store, WORKER) == ["worker.started"]
-
-
-def test_key_of_line_reads_the_key_without_decoding_the_body():
-    assert key_of_line(b'{"seq":1,"id":"x","type":"t","key":"parse:12:1","ts":"2026"}') == "parse:12:1"
-    assert key_of_line(b'{"seq":1,"id":"x","type":"t","key":null,"ts":"2026"}') is None
-    assert key_of_line(b'{"seq":1,"id":"x","type":"t","key":"whop:a\\"b:ff","ts":"2026"}') == 'whop:a"b:ff'
-    assert key_of_line(b"garbage") is None
-
-
-def test_parse_keys_ignore_a_torn_tail_and_match_the_line_by_line_reading(tmp_path):
-    from autosig.worker import _parse_keys
-
-    store = open_store(f"file:{tmp_path}", fsync=False)
-    store.append_many(PARSED, [("alert.parsed", {"raw_seq": n}, None, f"parse:{n}:1") for n in (1, 2, 3)])
-    store.append_many(PARSED, [("alert.parsed", {"raw_seq": 1}, None, "parse:1:2")])
-    with open(tmp_path / "alerts_parsed.jsonl", "ab") as f:
-        f.write(b'{"seq":5,"id":"x","type":"alert.parsed","key":"parse:99:1","ts":"2026-')  # torn: never written
-    assert list(_parse_keys(store)) == [(1, "1"), (2, "1"), (3, "1"), (1, "2")]
-
-    class LinesOnly:
-        def iter_lines(self, stream):
-            return store.iter_lines(stream)
-
-    assert list(_parse_keys(LinesOnly())) == [(1, "1"), (2, "1"), (3, "1"), (1, "2")]
 
 
 def test_an_unexpected_client_error_is_reported_not_fatal(tmp_path):

@@ -1,12 +1,12 @@
-"""ParseContext: replies resolve only against earlier raw events; authors; payload forms."""
+"""The parse stage's context: replies resolve only against earlier raw events; authors; payload forms."""
 
 from __future__ import annotations
 
-from autosig.events import open_store
-from autosig.parsing.pipeline import ParseContext, parsed_item
-from autosig.schema import PARSED, RAW
+from parsing.helpers import message, raw_item
 
-from .helpers import message, raw_item
+from autosig.events import open_store
+from autosig.schema import PARSED, RAW
+from autosig.stages.parse import ParseContext, parsed_draft
 
 LATER = "2026-01-14T16:00:00Z"
 
@@ -92,10 +92,10 @@ def test_a_raw_event_without_payload_is_unparseable_not_an_error(log_dir):
     assert results[1]["kind"] == "unparseable"
 
 
-def test_parsed_item_is_idempotent_under_its_key(log_dir):
+def test_a_parse_draft_is_idempotent_under_its_key(log_dir):
     store = _store(log_dir, raw_item(message("m1", "BTO SPY 600c 1/16 @ 1.25")))
     results, raws = _parse_all(store)
-    item = parsed_item(raws[0], results[1])
+    item = parsed_draft(results[1])
     assert item[0] == "alert.parsed" and item[3] == "parse:1:1"
     store.append_many(PARSED, [item, item])
     store.append_many(PARSED, [item])

@@ -9,7 +9,7 @@ costs several hundred bytes a message, which a worker at a million alerts cannot
     messages.tag_of("post_1")                  # -> tag of the latest version, None when unknown
     messages.versions("post_1")                # -> the recorded versions as Events, newest first (loaded)
 
-Positions are whatever `load` understands: a byte offset in a file store, a seq in other stores.
+Positions are raw seqs; `load` reads the event at one through the store (EventStore.get).
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from __future__ import annotations
 import zlib
 from array import array
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from autosig.events import Event
-from autosig.events.key_index import load_tables, save_tables
+from autosig.events.key_index import dump_tables, parse_tables
 
 _EMPTY = -1
 
@@ -53,7 +52,7 @@ class MessageIndex:
     matching too: 96 bits agreeing). Earlier versions of edited messages are chained in a dict (position -> position
     of the version before), which holds only edits; latest versions whose key carries no tag are kept in a set.
 
-    A worker saves the index beside a file store's raw stream (save/load), so a restart need not rebuild it."""
+    A worker keeps a copy beside the store (dumps/loads; see RawIndex), so a restart need not rebuild it."""
 
     __slots__ = ("_load", "_hashes", "_positions", "_tags", "_mask", "_limit", "_count", "_earlier", "_untagged")
 
@@ -143,18 +142,16 @@ class MessageIndex:
                 yield ev
             pos = self._earlier.get(pos, _EMPTY)
 
-    def save(self, path: Path, state: dict[str, Any]) -> None:
-        """Writes the index and `state` (what the caller needs to trust it later) to `path`, atomically (see
-        autosig.events.key_index.save_tables). Raises OSError."""
+    def dumps(self, state: dict[str, Any]) -> bytes:
+        """The index and `state` (what the caller needs to trust it later) as bytes (see dump_tables)."""
         earlier_from, earlier_to = array("q", self._earlier.keys()), array("q", self._earlier.values())
         tables = [self._hashes, self._positions, self._tags, earlier_from, earlier_to, array("q", self._untagged)]
-        save_tables(path, tables, {"count": self._count, "state": state})
+        return dump_tables(tables, {"count": self._count, "state": state})
 
     @classmethod
-    def load(cls, path: Path, load: Callable[[int], Event | None]) -> tuple[MessageIndex, dict[str, Any]] | None:
-        """(the index, the state saved with it) from a file written by save(); None when there is none or it is not
-        usable."""
-        loaded = load_tables(path, "qqQqqq")
+    def loads(cls, data: bytes, load: Callable[[int], Event | None]) -> tuple[MessageIndex, dict[str, Any]] | None:
+        """(the index, the state saved with it) from bytes written by dumps(); None when they are not usable."""
+        loaded = parse_tables(data, "qqQqqq")
         if loaded is None:
             return None
         (hashes, positions, tags, earlier_from, earlier_to, untagged), meta = loaded

@@ -1,29 +1,28 @@
-"""From raw events to `alert.parsed` bodies: the one path the worker and `autosig reprocess` share.
+"""The parse stage: raw alert events in, `alert.parsed` events out, one per (raw event, parser version).
 
-    ctx = ParseContext(settings.authors)
-    for raw in store.read(RAW):
-        ctx.add(raw)                                   # every raw event, in seq order
-    data = ctx.parse(raw, "1")                         # {"raw_seq", "source_id", "parser_version", "kind", ...}
-    store.append_many(PARSED, [parsed_item(raw, data)])
+The one path the worker and `autosig reprocess` share. A reply is resolved only against raw events with a smaller seq
+than its own (the latest such version of the replied-to message), so parsing the same history again gives the same
+results whatever was appended since.
 
-A reply is resolved only against raw events with a smaller seq than its own (the latest such version of the
-replied-to message), so parsing the same history again gives the same results whatever was appended since.
+    stage = ParseStage("2", authors, messages)           # messages: the worker's RawIndex.messages, or None
+    runner = StageRunner(store, stage); runner.recover(); runner.catch_up()
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autosig.events import Event
-from autosig.message_index import MessageIndex
+from autosig.events import Event, EventStore
 from autosig.parsing import Alert, parser_for
-from autosig.schema import parse_key, payload_of
+from autosig.schema import PARSED, RAW, RAW_TYPES, WORKER, WORKER_STARTED, Draft, alert_parsed, parse_key, payload_of
+from autosig.stages.messages import MessageIndex
+from autosig.stages.runner import Stage
 
-PARSED_TYPE = "alert.parsed"
-RAW_TYPES = frozenset({"alert.received", "alert.edited"})
+log = logging.getLogger("autosig.worker")
 # A reply to a reply to a reply…: the parser looks this many messages up the chain.
 _REPLY_DEPTH = 3
 
@@ -160,6 +159,74 @@ class ParseContext:
         return {"raw_seq": raw.seq, "source_id": source_id, "parser_version": version, **body}
 
 
-def parsed_item(raw: Event, data: dict[str, Any]) -> tuple[str, dict[str, Any], None, str]:
-    """The append_many item for a parse: idempotent under its key parse:<raw seq>:<version>."""
-    return (PARSED_TYPE, data, None, parse_key(raw.seq, data["parser_version"]))
+class ParseStage(Stage):
+    """Parses each raw alert event by one parser version. Never raises for an alert: a parser defect becomes an
+    `unparseable` result that names it, and the stage goes on."""
+
+    name = "parse"
+    input = RAW
+    output = PARSED
+    reads = (WORKER,)
+
+    def __init__(self, version: str, authors: frozenset[str] = frozenset(), messages: MessageIndex | None = None):
+        self.version = version
+        self.ctx = ParseContext(authors, messages)
+
+    def output_key(self, event: Event) -> str | None:
+        return parse_key(event.seq, self.version) if event.type in RAW_TYPES else None
+
+    def recover(self, store: EventStore) -> int:
+        """The raw seq after which the worker parses at start: a crash between the raw and parsed appends leaves raw
+        events after the last one parsed by this version. When this version has parsed nothing yet, older history
+        belongs to `autosig reprocess`, not to the start."""
+        head = store.head(PARSED)
+        raw_seq = store.last_seq(RAW)
+        data = head.data if head is not None and isinstance(head.data, dict) else {}
+        if data.get("parser_version") == self.version and data.get("raw_seq") == raw_seq:
+            return raw_seq  # the usual start: the newest parse is of the newest raw event (no scan needed)
+        suffix = f":{self.version}"
+        parsed = 0
+        for _, key in store.keys(PARSED, "parse:"):
+            if key.endswith(suffix):
+                seq_text = key[6 : -len(suffix)]
+                if seq_text.isdigit() and int(seq_text) > parsed:
+                    parsed = int(seq_text)
+        return parsed or _raw_seq_at_first_start(store, self.version, raw_seq)
+
+    def parse(self, raw: Event) -> dict:
+        """The body of the alert.parsed event for one raw event."""
+        try:
+            return self.ctx.parse(raw, self.version)
+        except Exception as exc:  # noqa: BLE001 - one alert must never stop ingestion
+            log.error("parser v%s failed on raw event %d (%s); recorded as unparseable",
+                      self.version, raw.seq, type(exc).__name__)  # fmt: skip
+            body = {"kind": "unparseable", "reason": f"parser error: {type(exc).__name__}", "signals": []}
+            source_id = raw.data.get("source_id") if isinstance(raw.data, dict) else None
+            return {"raw_seq": raw.seq, "source_id": source_id, "parser_version": self.version, **body}
+
+    def handle(self, event: Event) -> Sequence[Draft]:
+        if event.type not in RAW_TYPES:
+            return ()
+        self.ctx.add(event)
+        return (parsed_draft(self.parse(event)),)
+
+
+def parsed_draft(data: dict) -> Draft:
+    """The append for a parse body as ParseContext.parse returns it."""
+    rest = {k: v for k, v in data.items() if k not in ("raw_seq", "source_id", "parser_version")}
+    return alert_parsed(data["raw_seq"], data["source_id"], data["parser_version"], rest)
+
+
+def _raw_seq_at_first_start(store: EventStore, version: str, raw_seq: int) -> int:
+    """When this version has parsed nothing: the raw events appended since a worker first started with it are that
+    worker's own (killed before its first parse) and must be parsed now, whatever other versions a concurrent
+    `reprocess` parsed meanwhile. Before that start, history belongs to `reprocess`."""
+    any_start = False
+    for ev in store.read(WORKER, on_problem=lambda problem: None):
+        if ev.type != WORKER_STARTED or not isinstance(ev.data, dict):
+            continue
+        any_start = True
+        if ev.data.get("parser_version") == version:
+            return int(ev.data.get("raw_events") or 0)
+    # No worker ever started on this store (an imported log): everything in it is this worker's to parse.
+    return raw_seq if any_start else 0
