@@ -2,6 +2,13 @@
 which position an exit or add refers to, how much to buy or sell, at what limit. Pure functions and small values:
 no I/O, no clock, no events; it imports only the standard library.
 
+An exit as the executor decides it, over AutoSig's own positions (`held`: contract -> units available):
+
+    match = match_position(signal["action"], read_contract(signal), held, replied=contracts_of_replied_alert)
+    if match.outcome != "found" or match.contract not in held: skip (no_position / ambiguous, match.reason)
+    quantity = exit_quantity(signal["action"], held[match.contract], fraction=signal["fraction"], ...)
+    symbols = [occ_symbol(root, leg.expiry, leg.right, leg.strike) for leg in match.contract.legs]
+
 Contracts (contracts):
     read_contract(signal) -> Contract        what a signal names, None where it leaves a field out (for matching)
     contract_of(signal) -> Contract | Refusal   a complete contract for an order, or why not ("the option has no
@@ -10,10 +17,10 @@ Contracts (contracts):
                                              legs); .instrument, .multiplier (option x100, stock x1), .expiry, .label
     Leg(right, strike, expiry, ratio)        without a side: the side belongs to the order
     label(ticker, kind, legs, sides)         "SPX -5900P 2027-01-17 / +5890P 2027-01-17"
-    signal_legs(signal), signal_kind(signal, legs)   a signal's legs (sides included) and the kind it names
+    signal_legs(signal)                      a signal's legs as written, sides included
 OCC symbols (occ):
     occ_symbol(root, expiry, right, strike) -> "SPY261218C00600000"   exact in Decimal; refuses what has no symbol
-    parse_occ(symbol) -> OccSymbol(root, expiry, right, strike)       its inverse
+    parse_occ(symbol) -> OccSymbol(root, expiry, right, strike)       its inverse; .leg() the Leg it is
     option_root(ticker)                      BRK.B -> BRKB (index weekly roots such as SPXW come from the broker)
 Matching (matching):
     match_position(action, named, open_positions, replied) -> Match  found (one contract) / none / ambiguous
@@ -45,7 +52,6 @@ from autosig.trading.contracts import (
     contract_of,
     label,
     read_contract,
-    signal_kind,
     signal_legs,
 )
 from autosig.trading.matching import Match, match_position
@@ -68,5 +74,5 @@ __all__ = [
     "average_cost", "contract_of", "entry_limit", "entry_quantity", "exit_limit", "exit_quantity", "label",
     "match_position", "occ_symbol", "opening_direction", "option_root", "order_pieces", "paper_entry_quantity",
     "paper_exit_quantity", "paper_price", "parse_occ", "parse_size_rule", "read_contract", "realized_pnl",
-    "round_to_tick", "signal_kind", "signal_legs", "tick_size",
+    "round_to_tick", "signal_legs", "tick_size",
 ]  # fmt: skip

@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 from autosig.trading._fields import decimal
+from autosig.trading.contracts import Leg
 
 _ROOT = re.compile(r"[A-Z0-9]{1,6}")
 _SYMBOL = re.compile(r"([A-Z0-9]{1,6}) *(\d{2})(\d{2})(\d{2})([CP])(\d{8})")
@@ -37,6 +38,10 @@ class OccSymbol(NamedTuple):
     expiry: date
     right: str  # "C" | "P"
     strike: Decimal
+
+    def leg(self, ratio: float = 1.0) -> Leg:
+        """The leg it is, as a signal would name it (so a broker's position finds the contract AutoSig opened)."""
+        return Leg(self.right, float(self.strike), self.expiry.isoformat(), ratio)
 
 
 def option_root(ticker: str) -> str:

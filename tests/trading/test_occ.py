@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autosig.trading import occ_symbol, option_root, parse_occ
+from autosig.parsing.model import new_leg, new_signal
+from autosig.trading import occ_symbol, option_root, parse_occ, read_contract
 
 # (symbol, root, expiry, right, strike) as Alpaca and Tradier list them
 REAL = [
@@ -115,3 +116,10 @@ def test_option_roots_of_class_shares_drop_the_punctuation():
     assert occ_symbol(option_root("BRK.B"), date(2026, 9, 18), "C", 480) == "BRKB260918C00480000"
     with pytest.raises(ValueError, match="no OCC root"):
         option_root("$$$")
+
+
+def test_a_symbol_is_the_leg_a_signal_names():
+    signal = new_signal(action="open", instrument="option", ticker="TSLA", legs=[new_leg("buy", "P", 2.01, "2027-01-15")])
+    [leg] = read_contract(signal).legs
+    assert parse_occ("TSLA270115P00002010").leg() == leg
+    assert occ_symbol("TSLA", leg.expiry, leg.right, leg.strike) == "TSLA270115P00002010"
