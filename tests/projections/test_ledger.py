@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from autosig.clock import rfc3339
 from autosig.events.record import ZERO_HASH, Event, encode
 from autosig.parsing.model import new_leg, new_signal
-from autosig.projections import ledger as ledger_module
+from autosig.projections import _ledger_book, _ledger_positions
 from autosig.projections.ledger import Ledger
 
 DAY1 = datetime(2027, 1, 14, 15, 0, tzinfo=UTC)  # 10:00 in New York
@@ -292,8 +292,9 @@ def test_a_long_history_keeps_the_newest_of_each_list_and_counts_everything(monk
     f = long_history()
     whole = f.ledger().summary()
     assert whole["totals"]["trades"] == len(whole["trades"]) == 40
-    for name in ("SUMMARY_TRADES", "SUMMARY_PROBLEMS", "SUMMARY_EQUITY_POINTS", "SUMMARY_FILLS"):
-        monkeypatch.setattr(ledger_module, name, 3)
+    for name in ("SUMMARY_TRADES", "SUMMARY_PROBLEMS", "SUMMARY_EQUITY_POINTS"):
+        monkeypatch.setattr(_ledger_book, name, 3)
+    monkeypatch.setattr(_ledger_positions, "SUMMARY_FILLS", 3)
     ledger = f.ledger(settle_seconds=600.0)
     ledger.summary()  # a read settles most messages, so the settled book and a fork both trim what they keep
     summary = ledger.summary()
@@ -311,7 +312,7 @@ def test_a_long_history_keeps_the_newest_of_each_list_and_counts_everything(monk
 
 
 def test_a_late_edit_older_than_the_problems_kept_is_counted(monkeypatch):
-    monkeypatch.setattr(ledger_module, "SUMMARY_PROBLEMS", 2)
+    monkeypatch.setattr(_ledger_book, "SUMMARY_PROBLEMS", 2)
     f = long_history()
     ledger = f.ledger(settle_seconds=600.0)
     ledger.summary()
