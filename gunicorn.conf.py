@@ -1,4 +1,4 @@
-"""gunicorn settings the fixed start command cannot carry (DESIGN §1):
+"""gunicorn settings the fixed start command cannot carry (docs/ARCHITECTURE.md, "Processes"):
 
     gunicorn --bind 0.0.0.0:$PORT --workers 2 --timeout 120 web:app
 

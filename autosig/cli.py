@@ -1,4 +1,4 @@
-"""`autosig <command>` (DESIGN §8). Each command lives in autosig/commands/<name>.py with
+"""`autosig <command>` (the README, "Commands"). Each command lives in autosig/commands/<name>.py with
 `add_arguments(parser)` and `run(args) -> int`; this module only dispatches."""
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def _secret(env: Mapping[str, str], name: str) -> Secret | None:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Reads and validates every variable of DESIGN §7; raises ConfigError on the first invalid one."""
+    """Reads and validates every variable of the README's "Configuration"; raises ConfigError on the first invalid one."""
     env = os.environ if env is None else env
     poll = _number(env, "POLL_INTERVAL_SECONDS", 30.0)
     assert poll is not None

@@ -1,4 +1,4 @@
-"""`autosig copy --from URL --to URL`: every stream, byte for byte, between stores (DESIGN §8).
+"""`autosig copy --from URL --to URL`: every stream, byte for byte, between stores (the README, "Commands").
 
 The way from a local file store to Postgres on Railway, and back for backups. The source is verified first (a broken
 chain is never copied silently), the target must be empty, and afterwards the target's lines are read back and

@@ -1,4 +1,4 @@
-"""`autosig export --stream S`: the stream's exact lines on stdout (DESIGN §8)."""
+"""`autosig export --stream S`: the stream's exact lines on stdout (the README, "Commands")."""
 
 from __future__ import annotations
 

@@ -17,11 +17,9 @@ from typing import IO, Any
 
 from autosig.commands._store import add_store_argument, open_from_args
 from autosig.events import EventStore
-from autosig.projections.reviews import REVIEWS, ReviewsProjection
+from autosig.projections.reviews import ReviewsProjection
 from autosig.projections.signals import time_string
-from autosig.schema import RAW
-
-RAW_TYPES = ("alert.received", "alert.edited")
+from autosig.schema import RAW, RAW_TYPES, REVIEWS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""`autosig parse [--parser-version V]` (DESIGN §8): JSONL alerts {"id", "text", "created_at", "reply_to"} on stdin,
+"""`autosig parse [--parser-version V]` (the README, "Commands"): JSONL alerts {"id", "text", "created_at", "reply_to"} on stdin,
 one result {"id", "kind", "reason", "signals"} per input line on stdout, in order. A reply resolves against the
 lines before it. A line that is not a JSON object still gets its result line (unparseable), never a crash."""
 

@@ -1,4 +1,4 @@
-"""`autosig stats [--json]` (DESIGN §8): counts per stream, type and parse kind, and the ingestion state — read
+"""`autosig stats [--json]` (the README, "Commands"): counts per stream, type and parse kind, and the ingestion state — read
 through the same projections the web serves."""
 
 from __future__ import annotations

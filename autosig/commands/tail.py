@@ -1,4 +1,4 @@
-"""`autosig tail [--stream S] [-n N] [--no-follow]` (DESIGN §8): one readable line per event, then follow.
+"""`autosig tail [--stream S] [-n N] [--no-follow]` (the README, "Commands"): one readable line per event, then follow.
 
 Alert text is written by strangers: control characters are escaped so a message cannot drive the terminal."""
 
@@ -15,6 +15,7 @@ from autosig.commands._store import add_store_argument, open_from_args
 from autosig.display import contract, price
 from autosig.events import EventStore, Problem
 from autosig.events.record import Event
+from autosig.schema import ALERT_EDITED, ALERT_PARSED, ALERT_RECEIVED, POLL_COMPLETED, POLL_FAILED, WORKER_STARTED
 
 TEXT_CHARS = 120
 
@@ -44,7 +45,7 @@ def safe(text: Any, limit: int = TEXT_CHARS) -> str:
 def describe(event: Event) -> str:
     d = event.data
     t = event.type
-    if t in ("alert.received", "alert.edited"):
+    if t in (ALERT_RECEIVED, ALERT_EDITED):
         from autosig.schema import payload_of
 
         try:
@@ -55,7 +56,7 @@ def describe(event: Event) -> str:
         who = user.get("username") or user.get("name") or user.get("id") or "?"
         content = payload.get("content") if isinstance(payload, dict) else None
         return f"{safe(d.get('source_id'), 40)} by {safe(who, 40)}: {safe(content)}"
-    if t == "alert.parsed":
+    if t == ALERT_PARSED:
         head = f"raw #{d.get('raw_seq')} v{safe(d.get('parser_version'), 10)} {safe(d.get('kind'), 20)}"
         signals = d.get("signals") or []
         if signals:
@@ -65,19 +66,19 @@ def describe(event: Event) -> str:
                     parts.append(f"{s.get('action')} {s.get('ticker')} {contract(s)} @ {price(s) or '?'}")
             return head + ": " + safe("; ".join(parts), 200)
         return head + (f" ({safe(d.get('reason'))})" if d.get("reason") else "")
-    if t == "worker.started":
+    if t == WORKER_STARTED:
         return (
             f"poll every {d.get('poll_interval_seconds')} s, stale after {d.get('stale_after_seconds')} s, "
             f"parser v{d.get('parser_version')}, dry_run={d.get('dry_run')}, live_trading={d.get('live_trading')}"
         )
-    if t == "poll.completed":
+    if t == POLL_COMPLETED:
         flags = " GAP" if d.get("gap") else ""
         flags += " initial" if d.get("initial") else ""
         return (
             f"new={d.get('new')} edited={d.get('edited')} pages={d.get('pages')} HTTP {d.get('http_status')} "
             f"in {d.get('duration_ms')} ms{flags}"
         )
-    if t == "poll.failed":
+    if t == POLL_FAILED:
         status = f" (HTTP {d.get('http_status')})" if d.get("http_status") else ""
         return f"{safe(d.get('reason'), 20)}{status}: {safe(d.get('detail'))}; retry in {d.get('retry_in_s')} s"
     return safe(d, 160)

@@ -1,4 +1,4 @@
-"""`autosig verify [--stream S] [--expect-head STREAM:SEQ:HASH ...]` (DESIGN §8)."""
+"""`autosig verify [--stream S] [--expect-head STREAM:SEQ:HASH ...]` (the README, "Commands")."""
 
 from __future__ import annotations
 

@@ -9,14 +9,20 @@ from __future__ import annotations
 import mmap
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 import orjson
 
 from autosig.events.base import Problem, ProblemHandler
-from autosig.events.lines import describe, seq_prefix
+from autosig.events.lines import decode_line, describe, header, line_at, seq_prefix
 from autosig.events.record import Event, RecordError
+from autosig.schema import STREAM_FILES, STREAMS
+
+_FILES_TO_STREAMS = {name: stream for stream, name in STREAM_FILES.items()}
+STREAM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 
 READ_BUFFER = 1 << 20
 
@@ -218,3 +224,132 @@ def last_lines(f: BinaryIO, size: int) -> tuple[int, list[bytes]]:
         if complete or start == 0:
             return start + end, [line + b"\n" for line in complete[-64:]]
         block *= 4
+
+
+class FileReading:
+    """The file store's read side: everything a reader needs, without the writer's lock or state. Mixed into
+    FileStore, which provides path_of(stream), committed_size(stream), tail_poll_seconds, watch and directory."""
+
+    path_of: Callable[[str], Path]
+    committed_size: Callable[[str], tuple[int, tuple[int, int] | None]]
+    tail_poll_seconds: float
+    watch: bool
+    directory: Path
+
+    def read(
+        self, stream: str, after: int = 0, limit: int | None = None, on_problem: ProblemHandler | None = None
+    ) -> Iterator[Event]:
+        size, _ = self.committed_size(stream)
+        if size == 0 or (limit is not None and limit <= 0):
+            return
+        with open(self.path_of(stream), "rb", buffering=READ_BUFFER) as f:
+            pos = Position()
+            if after > 0:
+                # Start at the first line past `after` (found by bisecting on seqs), not at the top of the file.
+                start = seek_seq(f.fileno(), size, after + 1)
+                pos = Position(start, 0, lambda offset: lines_before(f.fileno(), offset))
+            yield from decode_from(f, stream, size, pos, after, on_problem, limit)
+
+    def iter_lines(self, stream: str) -> Iterator[bytes]:
+        size, _ = self.committed_size(stream)
+        if size == 0:
+            return
+        with open(self.path_of(stream), "rb", buffering=READ_BUFFER) as f:
+            yield from complete_lines(f, 0, size)
+
+    def keys(self, stream: str, prefix: str = "", after: int = 0) -> Iterator[tuple[int, str]]:
+        size, _ = self.committed_size(stream)
+        if size == 0:
+            return
+        with open(self.path_of(stream), "rb") as f:
+            yield from scan_keys(f.fileno(), size, prefix, after)
+
+    def get(self, stream: str, seq: int) -> Event | None:
+        if seq < 1:
+            return None
+        size, _ = self.committed_size(stream)
+        if size == 0:
+            return None
+        with open(self.path_of(stream), "rb") as f:
+            offset = seek_seq(f.fileno(), size, seq)
+            while offset < size:  # step over unreadable lines just before the one sought
+                try:
+                    line = line_at(f.fileno(), offset)
+                except RecordError:
+                    return None
+                offset += len(line)
+                try:
+                    event = decode_line(line)
+                except RecordError:
+                    continue
+                return event if event.seq == seq else None
+        return None
+
+    def _last_lines(self, stream: str) -> tuple[int, list[bytes]]:
+        """(end of the last complete line, up to a few complete lines before it, newest last), reading backwards."""
+        size, _ = self.committed_size(stream)
+        if size == 0:
+            return 0, []
+        with open(self.path_of(stream), "rb") as f:
+            return last_lines(f, size)
+
+    def last_seq(self, stream: str) -> int:
+        _, lines = self._last_lines(stream)
+        after_good = 0
+        for line in reversed(lines):
+            try:
+                return header(line)[0] + after_good
+            except RecordError:
+                after_good += 1
+        if not lines:
+            return 0
+        # Nothing readable near the end: count lines (rare; only a badly damaged stream gets here).
+        return sum(1 for _ in self.iter_lines(stream))
+
+    def head(self, stream: str) -> Event | None:
+        _, lines = self._last_lines(stream)
+        for line in reversed(lines):
+            try:
+                return decode_line(line)
+            except RecordError:
+                continue
+        return None
+
+    def torn_tail_bytes(self, stream: str) -> int:
+        size, _ = self.committed_size(stream)
+        end, _ = self._last_lines(stream)
+        return max(0, size - end)
+
+    def tail(
+        self,
+        stream: str,
+        after: int = 0,
+        stop: threading.Event | None = None,
+        on_problem: ProblemHandler | None = None,
+        on_reset: Callable[[], None] | None = None,
+    ) -> Iterator[Event]:
+        from autosig.events.tailing import tail_file
+
+        return tail_file(
+            self,
+            stream,
+            after=after,
+            stop=stop,
+            on_problem=on_problem,
+            on_reset=on_reset,
+            poll_seconds=self.tail_poll_seconds,
+            watch=self.watch,
+        )
+
+    def streams(self) -> list[str]:
+        found = list(STREAMS)
+        try:
+            names = sorted(os.listdir(self.directory))
+        except FileNotFoundError:
+            return found
+        for name in names:
+            stream = _FILES_TO_STREAMS.get(name) or (name[: -len(".jsonl")] if name.endswith(".jsonl") else None)
+            if stream and stream not in found and STREAM_NAME.match(stream):
+                found.append(stream)
+        return found
+

@@ -65,7 +65,7 @@ def default_meta(writer: str) -> dict[str, Any]:
 
 
 class EventStore(ABC):
-    """Append-only, hash-chained streams. See DESIGN §3 for the contract every implementation must keep."""
+    """Append-only, hash-chained streams. The contract every implementation keeps is in docs/ARCHITECTURE.md, "The event log"."""
 
     writer: str
 

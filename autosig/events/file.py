@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,22 +24,15 @@ from autosig.clock import Clock, rfc3339
 from autosig.events import _file_aside as aside
 from autosig.events._file_reading import (
     READ_BUFFER,
-    Position,
-    complete_lines,
-    decode_from,
-    last_lines,
-    lines_before,
-    scan_keys,
-    seek_seq,
+    STREAM_NAME,
+    FileReading,
 )
-from autosig.events.base import AppendItem, EventStore, ProblemHandler, StoreError
-from autosig.events.key_index import KeyIndex
-from autosig.events.lines import decode_line, header, holds_saved_tail, line_at, stated_hash, tail_digest
-from autosig.events.record import ZERO_HASH, Event, RecordError, encode
-from autosig.schema import STREAM_FILES, STREAMS, stream_file
+from autosig.events._file_state import StreamState, index_lines, load_saved_index, save_index, uuid4_strings
+from autosig.events.base import AppendItem, EventStore, StoreError
+from autosig.events.lines import decode_line, header, line_at
+from autosig.events.record import Event, RecordError, encode
+from autosig.schema import stream_file
 
-_FILES_TO_STREAMS = {name: stream for stream, name in STREAM_FILES.items()}
-_STREAM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 _READ_BUFFER = READ_BUFFER
 # A catch-up that indexes this many lines saves the key table for the next process (`<stream file>.keys`): below
 # it, indexing is quick anyway. Only a stream file at least this large is worth looking for a saved table.
@@ -63,43 +55,7 @@ def fsync_fd(fd: int) -> None:
     os.fsync(fd)
 
 
-class _Stream:
-    """Per-stream state of one FileStore: file handles and what the writer knows of the file so far."""
-
-    def __init__(self, name: str, path: Path) -> None:
-        self.name = name
-        self.path = path
-        self.lock_path = path.with_name(path.name + ".lock")
-        self.index_path = path.with_name(path.name + ".keys")  # the saved key table (see key_index)
-        self.mutex = threading.Lock()  # threads of this process; the flock serializes processes
-        self.lock_fd: int | None = None
-        self.fd: int | None = None  # O_RDWR | O_APPEND on the stream file
-        self.ino: tuple[int, int] | None = None
-        self.offset = 0  # end of the last complete line already accounted for
-        self.lines = 0
-        self.last_seq = 0
-        self.last_hash = ZERO_HASH
-        self.index = KeyIndex()
-
-    def reset(self) -> None:
-        self.offset = 0
-        self.lines = 0
-        self.last_seq = 0
-        self.last_hash = ZERO_HASH
-        self.index = KeyIndex()
-
-    def close(self) -> None:
-        for fd in (self.fd, self.lock_fd):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self.fd = self.lock_fd = self.ino = None
-        self.reset()
-
-
-class FileStore(EventStore):
+class FileStore(FileReading, EventStore):
     """Streams as JSONL files in `directory`. Options: clock (Clock), tail_poll_seconds (float), watch (bool)."""
 
     def __init__(
@@ -121,7 +77,7 @@ class FileStore(EventStore):
         self.clock = clock or Clock()
         self.tail_poll_seconds = tail_poll_seconds if tail_poll_seconds and tail_poll_seconds > 0 else 0.5
         self.watch = watch
-        self._streams: dict[str, _Stream] = {}
+        self._streams: dict[str, StreamState] = {}
         self._streams_lock = threading.Lock()
         self._pid = os.getpid()
         self._host = socket.gethostname()
@@ -130,11 +86,11 @@ class FileStore(EventStore):
     # --- paths and handles ---------------------------------------------------------------------------------------
 
     def path_of(self, stream: str) -> Path:
-        if not _STREAM_NAME.match(stream):
+        if not STREAM_NAME.match(stream):
             raise ValueError(f"invalid stream name {stream!r}")
         return self.directory / stream_file(stream)
 
-    def _stream(self, stream: str) -> _Stream:
+    def _stream(self, stream: str) -> StreamState:
         if os.getpid() != self._pid:
             self._after_fork()
         s = self._streams.get(stream)
@@ -142,7 +98,7 @@ class FileStore(EventStore):
             with self._streams_lock:
                 s = self._streams.get(stream)
                 if s is None:
-                    s = self._streams[stream] = _Stream(stream, self.path_of(stream))
+                    s = self._streams[stream] = StreamState(stream, self.path_of(stream))
         return s
 
     def _after_fork(self) -> None:
@@ -156,7 +112,7 @@ class FileStore(EventStore):
         if not self.directory.is_dir():
             self.directory.mkdir(parents=True, exist_ok=True)
 
-    def _open_for_write(self, s: _Stream) -> int:
+    def _open_for_write(self, s: StreamState) -> int:
         """The writable descriptor of the stream file, reopened (and state reset) when the file was replaced."""
         try:
             st = os.stat(s.path)
@@ -176,7 +132,7 @@ class FileStore(EventStore):
                 _fsync_dir(self.directory)
         return s.fd
 
-    def _lock_fd(self, s: _Stream, create: bool) -> int | None:
+    def _lock_fd(self, s: StreamState, create: bool) -> int | None:
         if s.lock_fd is None:
             flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
             try:
@@ -223,7 +179,7 @@ class FileStore(EventStore):
             return self._append_locked(s, items)
 
     @contextmanager
-    def _write_lock(self, s: _Stream) -> Iterator[None]:
+    def _write_lock(self, s: StreamState) -> Iterator[None]:
         """This process's threads (mutex) and other processes (exclusive flock) serialized on the stream."""
         with s.mutex:
             try:
@@ -238,7 +194,7 @@ class FileStore(EventStore):
             finally:
                 fcntl.flock(lock_fd, fcntl.LOCK_UN)
 
-    def _append_locked(self, s: _Stream, items: list[AppendItem]) -> list[Event]:
+    def _append_locked(self, s: StreamState, items: list[AppendItem]) -> list[Event]:
         try:
             fd = self._open_for_write(s)
             self._catch_up(s, fd)
@@ -246,7 +202,7 @@ class FileStore(EventStore):
             raise StoreError(f"cannot prepare stream {s.name} for writing: {os.strerror(exc.errno or 0)}") from None
         base_meta = {"host": self._host, "pid": os.getpid(), "writer": self.writer}
         ts = rfc3339(self.clock.time())  # one batch, one write: one append time
-        ids = _uuid4_strings(len(items))
+        ids = uuid4_strings(len(items))
         seq, prev = s.last_seq, s.last_hash
         results: list[Event] = []
         new: list[Event] = []
@@ -302,7 +258,7 @@ class FileStore(EventStore):
         s.last_seq, s.last_hash = new[-1].seq, new[-1].hash
         return results
 
-    def _roll_back(self, s: _Stream, fd: int, length: int) -> None:
+    def _roll_back(self, s: StreamState, fd: int, length: int) -> None:
         """Takes back a failed write so no partial line (nor any line of the batch) stays in the file."""
         try:
             os.ftruncate(fd, length)
@@ -315,7 +271,7 @@ class FileStore(EventStore):
             # the start and quarantines whatever torn bytes this write left.
             s.ino = None
 
-    def _catch_up(self, s: _Stream, fd: int) -> None:
+    def _catch_up(self, s: StreamState, fd: int) -> None:
         """Accounts for lines appended since s.offset (by any process) and quarantines a torn tail."""
         size = os.fstat(fd).st_size
         if size < s.offset:
@@ -325,77 +281,19 @@ class FileStore(EventStore):
         if s.offset == 0 and size >= _SAVED_INDEX_MIN_BYTES:
             self._load_saved_index(s, fd, size)
         lines_before = s.lines
-        if size - s.offset > 1 << 20:
-            # Indexing a large file: size the key table once from the average line length near the start.
-            sample = os.pread(fd, 1 << 18, s.offset)
-            per_line = len(sample) / max(1, sample.count(b"\n"))
-            s.index.reserve(len(s.index) + int((size - s.offset) / per_line))
-        add = s.index.add
-        pos, lines, last_line, last_good, after_good = s.offset, s.lines, b"", b"", 0
-        with os.fdopen(os.dup(fd), "rb", buffering=_READ_BUFFER) as f:
-            f.seek(pos)
-            # Only each line's key and offset are needed (the seq of the last line is read once at the end): a
-            # start at a million events should not pay a full header parse per line.
-            for line in f:
-                if pos + len(line) > size or line[-1] != 10:
-                    break  # a torn tail (or bytes being written by a process that ignores the lock)
-                lines += 1
-                k = line.find(b',"key":', 7)
-                t = line.find(b',"ts":"', k)
-                if k < 0 or t < 0 or not line.startswith(b'{"seq":'):
-                    after_good += 1  # a corrupt line stays where it is; the numbering goes on past it
-                else:
-                    literal = line[k + 7 : t]
-                    if len(literal) > 1 and literal[0] == 34 and literal[-1] == 34 and b"\\" not in literal:  # 34: '"'
-                        add(literal[1:-1], pos)  # the key's UTF-8 bytes: what key_hash hashes, no decoding needed
-                    elif (key := _key_of(line)) is not None:  # null, escaped or unreadable: the full header rules
-                        add(key, pos)
-                    last_good, after_good = line, 0
-                pos += len(line)
-                last_line = line
-        if last_line:
-            try:
-                s.last_seq = header(last_good)[0] + after_good
-            except RecordError:
-                s.last_seq += lines - s.lines  # nothing readable: count on from what was known
-            # The chain continues from the hash the last line states, even if that line is damaged.
-            s.last_hash = stated_hash(last_line) or s.last_hash
-        s.lines = lines
-        s.offset = pos
+        pos = index_lines(s, fd, size)
         if pos < size:
             self._quarantine(s, fd, pos, size)
-        if lines - lines_before >= _SAVE_INDEX_LINES:
+        if s.lines - lines_before >= _SAVE_INDEX_LINES:
             self._save_index(s, fd)
 
-    def _load_saved_index(self, s: _Stream, fd: int, size: int) -> None:
-        """Starts the writer's view of the stream from the key table saved by an earlier catch-up, when the file still
-        holds, at the same offset, the very line the table was saved after. Each line carries the hash of the one
-        before, so the same last line means the same lines before it -- unless one was edited by hand in place,
-        which breaks the chain (`autosig verify` says where) and which no writer would do."""
-        loaded = KeyIndex.load(s.index_path)
-        if loaded is None:
-            return
-        index, state = loaded
-        offset, lines, last_seq, last_hash = (state.get(k) for k in ("offset", "lines", "last_seq", "last_hash"))
-        if not (type(lines) is int and type(last_seq) is int and isinstance(last_hash, str)):
-            return
-        if not holds_saved_tail(fd, size, offset, state.get("tail")):
-            return  # another file (replaced, truncated, rewritten) or unreadable: index it from the start
-        s.index, s.offset, s.lines, s.last_seq, s.last_hash = index, offset, lines, last_seq, last_hash
+    def _load_saved_index(self, s: StreamState, fd: int, size: int) -> None:
+        load_saved_index(s, fd, size)
 
-    def _save_index(self, s: _Stream, fd: int) -> None:
-        """Saves the key table of everything up to s.offset, for the next process to load instead of indexing."""
-        try:
-            tail = tail_digest(fd, s.offset)
-            if tail is None:
-                return
-            state = {"offset": s.offset, "lines": s.lines, "last_seq": s.last_seq, "last_hash": s.last_hash,
-                     "tail": tail}  # fmt: skip
-            s.index.save(s.index_path, state)
-        except OSError:
-            pass  # a read-only directory or a full disk: the next process indexes the stream itself, as before
+    def _save_index(self, s: StreamState, fd: int) -> None:
+        save_index(s, fd)
 
-    def _quarantine(self, s: _Stream, fd: int, start: int, end: int) -> None:
+    def _quarantine(self, s: StreamState, fd: int, start: int, end: int) -> None:
         """Moves bytes after the last newline to `<stream file>.torn-<UTC time>` and truncates them away."""
         torn = os.pread(fd, end - start, start)
         stamp = self.clock.now().strftime("%Y%m%dT%H%M%S.%fZ")
@@ -426,92 +324,6 @@ class FileStore(EventStore):
     def _event_at(self, fd: int, offset: int) -> Event:
         return decode_line(line_at(fd, offset))
 
-    # --- reading -------------------------------------------------------------------------------------------------
-
-    def read(
-        self, stream: str, after: int = 0, limit: int | None = None, on_problem: ProblemHandler | None = None
-    ) -> Iterator[Event]:
-        size, _ = self.committed_size(stream)
-        if size == 0 or (limit is not None and limit <= 0):
-            return
-        with open(self.path_of(stream), "rb", buffering=_READ_BUFFER) as f:
-            pos = Position()
-            if after > 0:
-                # Start at the first line past `after` (found by bisecting on seqs), not at the top of the file.
-                start = seek_seq(f.fileno(), size, after + 1)
-                pos = Position(start, 0, lambda offset: lines_before(f.fileno(), offset))
-            yield from decode_from(f, stream, size, pos, after, on_problem, limit)
-
-    def iter_lines(self, stream: str) -> Iterator[bytes]:
-        size, _ = self.committed_size(stream)
-        if size == 0:
-            return
-        with open(self.path_of(stream), "rb", buffering=_READ_BUFFER) as f:
-            yield from complete_lines(f, 0, size)
-
-    def keys(self, stream: str, prefix: str = "", after: int = 0) -> Iterator[tuple[int, str]]:
-        size, _ = self.committed_size(stream)
-        if size == 0:
-            return
-        with open(self.path_of(stream), "rb") as f:
-            yield from scan_keys(f.fileno(), size, prefix, after)
-
-    def get(self, stream: str, seq: int) -> Event | None:
-        if seq < 1:
-            return None
-        size, _ = self.committed_size(stream)
-        if size == 0:
-            return None
-        with open(self.path_of(stream), "rb") as f:
-            offset = seek_seq(f.fileno(), size, seq)
-            while offset < size:  # step over unreadable lines just before the one sought
-                try:
-                    line = line_at(f.fileno(), offset)
-                except RecordError:
-                    return None
-                offset += len(line)
-                try:
-                    event = decode_line(line)
-                except RecordError:
-                    continue
-                return event if event.seq == seq else None
-        return None
-
-    def _last_lines(self, stream: str) -> tuple[int, list[bytes]]:
-        """(end of the last complete line, up to a few complete lines before it, newest last), reading backwards."""
-        size, _ = self.committed_size(stream)
-        if size == 0:
-            return 0, []
-        with open(self.path_of(stream), "rb") as f:
-            return last_lines(f, size)
-
-    def last_seq(self, stream: str) -> int:
-        _, lines = self._last_lines(stream)
-        after_good = 0
-        for line in reversed(lines):
-            try:
-                return header(line)[0] + after_good
-            except RecordError:
-                after_good += 1
-        if not lines:
-            return 0
-        # Nothing readable near the end: count lines (rare; only a badly damaged stream gets here).
-        return sum(1 for _ in self.iter_lines(stream))
-
-    def head(self, stream: str) -> Event | None:
-        _, lines = self._last_lines(stream)
-        for line in reversed(lines):
-            try:
-                return decode_line(line)
-            except RecordError:
-                continue
-        return None
-
-    def torn_tail_bytes(self, stream: str) -> int:
-        size, _ = self.committed_size(stream)
-        end, _ = self._last_lines(stream)
-        return max(0, size - end)
-
     def get_by_key(self, stream: str, key: str) -> Event | None:
         s = self._stream(stream)
         if not s.path.exists():
@@ -525,39 +337,6 @@ class FileStore(EventStore):
                 return None if offset is None else self._event_at(fd, offset)
             except OSError as exc:
                 raise StoreError(f"cannot read stream {stream}: {os.strerror(exc.errno or 0)}") from None
-
-    def tail(
-        self,
-        stream: str,
-        after: int = 0,
-        stop: threading.Event | None = None,
-        on_problem: ProblemHandler | None = None,
-        on_reset: Callable[[], None] | None = None,
-    ) -> Iterator[Event]:
-        from autosig.events.tailing import tail_file
-
-        return tail_file(
-            self,
-            stream,
-            after=after,
-            stop=stop,
-            on_problem=on_problem,
-            on_reset=on_reset,
-            poll_seconds=self.tail_poll_seconds,
-            watch=self.watch,
-        )
-
-    def streams(self) -> list[str]:
-        found = list(STREAMS)
-        try:
-            names = sorted(os.listdir(self.directory))
-        except FileNotFoundError:
-            return found
-        for name in names:
-            stream = _FILES_TO_STREAMS.get(name) or (name[: -len(".jsonl")] if name.endswith(".jsonl") else None)
-            if stream and stream not in found and _STREAM_NAME.match(stream):
-                found.append(stream)
-        return found
 
     # --- named leases and what is kept beside the streams ------------------------------------------------------
 
@@ -627,24 +406,6 @@ class FileStore(EventStore):
                 raise
             self._catch_up(s, fd)
             return count
-
-
-def _key_of(line: bytes) -> str | None:
-    try:
-        return header(line)[1]
-    except RecordError:
-        return None
-
-
-def _uuid4_strings(n: int) -> Iterator[str]:
-    """n random (version 4) UUID strings, ~5x faster than str(uuid.uuid4()) each: one urandom call per batch."""
-    raw = os.urandom(16 * n)
-    for i in range(0, 16 * n, 16):
-        b = bytearray(raw[i : i + 16])
-        b[6] = (b[6] & 0x0F) | 0x40
-        b[8] = (b[8] & 0x3F) | 0x80
-        h = b.hex()
-        yield f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _fsync_dir(directory: Path) -> None:

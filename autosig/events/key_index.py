@@ -1,4 +1,4 @@
-"""The writer's index of idempotency keys (DESIGN §3: a key already in the stream appends nothing).
+"""The writer's index of idempotency keys (a key already in the stream appends nothing).
 
 Building the index means a pass over every line of the stream, which at a million events costs about as much as
 decoding them all; a worker would pay it for the raw and the parsed stream on its first poll after every start. So

@@ -1,4 +1,4 @@
-"""The record format, byte for byte (DESIGN §3).
+"""The record format, byte for byte (docs/ARCHITECTURE.md, "The event log").
 
 A line is the orjson serialization of {seq, id, type, key, ts, data, meta, prev} (in that order) with
 `,"hash":"<sha256 of those bytes>"` inserted before the final `}`, then `\n`. Verification always works on the

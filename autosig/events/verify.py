@@ -1,4 +1,4 @@
-"""Checking a stream the way an auditor would (DESIGN §3, §8): JSON validity, field order, seq continuity and the
+"""Checking a stream the way an auditor would (docs/ARCHITECTURE.md, "The event log"; the README, "Commands"): JSON validity, field order, seq continuity and the
 hash chain, over the exact stored bytes. Works through the EventStore interface, so any store can be verified."""
 
 from __future__ import annotations

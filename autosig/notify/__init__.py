@@ -18,6 +18,4 @@ between the receiver's 2xx and the record sends that one message again, with the
 from autosig.notify.machine import Baseline, NotifyMachine
 from autosig.notify.messages import Message, body_for, format_for
 
-STREAM = "notifications"
-
-__all__ = ["STREAM", "Baseline", "Message", "NotifyMachine", "body_for", "format_for"]
+__all__ = ["Baseline", "Message", "NotifyMachine", "body_for", "format_for"]

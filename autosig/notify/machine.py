@@ -30,9 +30,7 @@ from autosig.events.record import Event
 from autosig.notify.messages import AUTH_FAILED, HEADS, INGESTION, RECOVERED, SIGNAL, STALE, Message
 from autosig.projections.banner import human_duration, reason_text
 from autosig.projections.ingestion import IngestionProjection, epoch
-
-BASELINE_TYPE = "notify.baseline"
-DELIVERED_TYPE = "notification.delivered"
+from autosig.schema import NOTIFICATION_DELIVERED, POLL_COMPLETED, POLL_FAILED
 
 
 @dataclass(frozen=True)
@@ -91,7 +89,7 @@ class NotifyMachine:
 
     def apply_notification(self, event: Event) -> None:
         self.applied["notifications"] = event.seq
-        if event.type == DELIVERED_TYPE:
+        if event.type == NOTIFICATION_DELIVERED:
             self.mark_delivered(str(event.data.get("id")))
 
     def mark_delivered(self, message_id: str) -> None:
@@ -135,7 +133,7 @@ class NotifyMachine:
         if self.first_worker_ts is None:
             self.first_worker_ts = ts
         kind = event.type
-        if kind == "poll.completed":
+        if kind == POLL_COMPLETED:
             ref_seq, ref_ts = self._reference()
             # by the events' own times, or because a stale alarm went out (the web's clock may run ahead of the
             # worker's: a recovery must follow every alarm that was sent)
@@ -166,7 +164,7 @@ class NotifyMachine:
                 )
             self.auth_since = None
             self.success_seq, self.success_ts = event.seq, ts
-        elif kind == "poll.failed" and event.data.get("reason") == "auth" and self.auth_since is None:
+        elif kind == POLL_FAILED and event.data.get("reason") == "auth" and self.auth_since is None:
             self.auth_since = event.seq
             status = event.data.get("http_status")
             self._add(

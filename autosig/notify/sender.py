@@ -26,14 +26,14 @@ from autosig.events.base import EventStore, Problem
 from autosig.notify.deliver import Backoff, Delivery, deliver
 from autosig.notify.election import Election, StoreElection
 from autosig.notify.heads import heads_message
-from autosig.notify.machine import BASELINE_TYPE, DELIVERED_TYPE, Baseline, NotifyMachine
+from autosig.notify.machine import Baseline, NotifyMachine
 from autosig.notify.messages import HEADS, Message, target
-from autosig.schema import PARSED, WORKER
+from autosig.schema import NOTIFICATIONS, NOTIFY_BASELINE, PARSED, WORKER
+from autosig.schema.notifications import notification_delivered, notify_baseline
 from autosig.startup import active_version
 
 log = logging.getLogger("autosig.notify")
 
-STREAM = "notifications"
 TICK_SECONDS = 0.5  # how often staleness is judged without any event arriving
 ELECTION_RETRY_SECONDS = 2.0  # how often a process that is not the sender tries to become it
 RECHECK_SECONDS = 5.0  # how often the sender re-checks that it still holds the election
@@ -48,7 +48,7 @@ def record_delivery(store: EventStore, message: Message, delivery: Delivery, url
         "attempts": delivery.attempts,
         "delivered_at": rfc3339(now),
     }
-    store.append(STREAM, DELIVERED_TYPE, data, key=message.id)
+    store.append_many(NOTIFICATIONS, [notification_delivered(message.id, data)])
 
 
 class Sender:
@@ -128,12 +128,12 @@ class Sender:
             self.election.release()
 
     def _catch_up(self, store: EventStore) -> NotifyMachine:
-        notes = list(store.read(STREAM, on_problem=_skip))
-        base = next((e for e in notes if e.type == BASELINE_TYPE), None)
+        notes = list(store.read(NOTIFICATIONS, on_problem=_skip))
+        base = next((e for e in notes if e.type == NOTIFY_BASELINE), None)
         if base is None:
             # The very first sender: notifications begin here; what happened before is history (machine.py).
             data = Baseline(store.last_seq(WORKER), store.last_seq(PARSED), self.clock.time()).as_data()
-            base = store.append(STREAM, BASELINE_TYPE, data, key="baseline")
+            (base,) = store.append_many(NOTIFICATIONS, [notify_baseline(data)])
         s = self.settings
         machine = NotifyMachine(
             Baseline.from_event(base),

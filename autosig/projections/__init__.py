@@ -1,4 +1,4 @@
-"""Pure projections of the event streams (DESIGN §6) and the one object that feeds them all.
+"""Pure projections of the event streams (the README, "The dashboard and web API") and the one object that feeds them all.
 
     p = Projections(active_version="1")
     p.apply("raw", event); p.apply("parsed", event); p.apply("worker", event)
@@ -20,10 +20,10 @@ from autosig.events.record import Event
 from autosig.projections.banner import banner
 from autosig.projections.ingestion import IngestionProjection
 from autosig.projections.ledger import Ledger
-from autosig.projections.reviews import REVIEWS, ReviewsProjection
+from autosig.projections.reviews import ReviewsProjection
 from autosig.projections.signals import DEFAULT_WINDOW, KINDS, SignalsProjection
 from autosig.projections.streams import ProblemsProjection, size_view
-from autosig.schema import PARSED, RAW, WORKER
+from autosig.schema import PARSED, RAW, REVIEWS, WORKER, WORKER_STARTED
 
 
 class Projections:
@@ -107,7 +107,7 @@ class Projections:
 
     def _apply_worker(self, event: Event) -> None:
         self.ingestion.apply(event)
-        if event.type == "worker.started":
+        if event.type == WORKER_STARTED:
             self.signals.active_version = self.active_version()
             if self.ledger is not None:
                 self.ledger.parser_version = self.active_version()
@@ -133,7 +133,7 @@ class Projections:
         return str(self.ingestion.settings.get("parser_version") or self.web_parser_version)
 
     def status(self, now: float) -> dict[str, Any]:
-        """The /api/status object (DESIGN §6), plus a few fields the dashboard needs (marked below)."""
+        """The /api/status object (the README, "The dashboard and web API"), plus a few fields the dashboard needs (marked below)."""
         ing = self.ingestion
         poll_age, success_age = ing.ages(now)
         latencies = self.signals.recent_latencies()

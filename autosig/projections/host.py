@@ -30,8 +30,7 @@ from typing import Any
 from autosig.events.base import EventStore, Problem
 from autosig.events.record import Event
 from autosig.projections import Projections
-from autosig.projections.reviews import REVIEWS
-from autosig.schema import PARSED, RAW, STREAMS, WORKER
+from autosig.schema import PARSED, RAW, REVIEWS, STREAMS, WORKER
 
 log = logging.getLogger("autosig.web.host")
 

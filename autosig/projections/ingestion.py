@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from autosig.events.record import Event
+from autosig.schema import POLL_COMPLETED, POLL_FAILED, WORKER_STARTED, WORKER_STOPPED
 
 
 def epoch(ts: str | None) -> float | None:
@@ -63,7 +64,7 @@ class IngestionProjection:
         kind = event.type
         self.types[kind] = self.types.get(kind, 0) + 1
         data = event.data
-        if kind == "poll.completed":
+        if kind == POLL_COMPLETED:
             self.last_poll_at = self.last_success_at = event.ts
             self.consecutive_failures = 0
             self.failing_since = None
@@ -72,7 +73,7 @@ class IngestionProjection:
             self.last_poll_gap = bool(data.get("gap"))
             if self.last_poll_gap:
                 self.last_gap_at = event.ts
-        elif kind == "poll.failed":
+        elif kind == POLL_FAILED:
             self.last_poll_at = event.ts
             self.consecutive_failures += 1
             self.polls_failed += 1
@@ -84,7 +85,7 @@ class IngestionProjection:
                 "http_status": data.get("http_status"),
                 "at": event.ts,
             }
-        elif kind == "worker.started":
+        elif kind == WORKER_STARTED:
             for name in ("poll_interval_seconds", "stale_after_seconds", "parser_version", "dry_run", "live_trading"):
                 if data.get(name) is not None:
                     self.settings[name] = data[name]
@@ -94,7 +95,7 @@ class IngestionProjection:
             self.settings_from_worker = True
             self.started_at = event.ts
             self.stopped_at = None
-        elif kind == "worker.stopped":
+        elif kind == WORKER_STOPPED:
             self.stopped_at = event.ts
 
     def state(self) -> str:

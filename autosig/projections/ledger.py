@@ -55,7 +55,7 @@ from autosig.events.record import Event
 from autosig.projections._ledger_book import LATE_EDIT, LISTING, Book, Message, Problem, Replies, json_bytes
 from autosig.projections._ledger_positions import MULTIPLIERS, rounded
 from autosig.projections.ledger_history import AlertVersion, History, Order, Parsed, micros
-from autosig.schema import RAW_TYPES, payload_of
+from autosig.schema import ALERT_PARSED, RAW_TYPES, payload_of
 from autosig.times import to_utc
 
 DEFAULT_EDIT_GRACE_SECONDS = 900.0
@@ -144,7 +144,7 @@ class Ledger:
             # the settle horizon into the future: that would settle everything the moment it arrives.
             self._newest = max(self._newest, min(alert.posted, recorded))
             self._changed(source, event.seq, before)
-        elif event.type == "alert.parsed":
+        elif event.type == ALERT_PARSED:
             raw_seq = data.get("raw_seq")
             if type(raw_seq) is not int:
                 return

@@ -14,16 +14,14 @@ share one definition.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from typing import Any
 
 from autosig.events.record import Event
 from autosig.parsing.model import ACTIONS, INSTRUMENTS, KINDS, SIGNAL_FIELDS, new_leg, new_signal
+from autosig.schema import REVIEW_RECORDED
 
-REVIEWS = "reviews"
-RECORDED = "review.recorded"
 # Signals below this confidence are queued for review, as are alerts that did not parse at all.
 LOW_CONFIDENCE = 0.7
 MAX_NOTE = 2_000
@@ -44,7 +42,7 @@ class ReviewsProjection:
 
     def apply(self, event: Event) -> None:
         self.last_event = event
-        if event.type != RECORDED or not isinstance(event.data, dict):
+        if event.type != REVIEW_RECORDED or not isinstance(event.data, dict):
             return
         raw_seq = event.data.get("raw_seq")
         if type(raw_seq) is not int:
@@ -79,14 +77,6 @@ def needs_review(kind: str | None, signals: Any, threshold: float = LOW_CONFIDEN
     if lowest is not None and lowest < threshold:
         return f"low confidence {lowest:g}"
     return None
-
-
-def canonical(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-
-def review_key(raw_seq: int, body: dict[str, Any]) -> str:
-    return f"review:{raw_seq}:{hashlib.sha256(canonical(body)).hexdigest()[:16]}"
 
 
 # --- building a review from a form or JSON ------------------------------------------------------------------------
@@ -203,11 +193,8 @@ def build_review(form: dict[str, Any], alert: dict[str, Any]) -> dict[str, Any]:
 
 __all__ = [
     "LOW_CONFIDENCE",
-    "RECORDED",
-    "REVIEWS",
     "ReviewError",
     "ReviewsProjection",
     "build_review",
     "needs_review",
-    "review_key",
 ]

@@ -20,13 +20,13 @@ from typing import Any
 
 from autosig.clock import rfc3339
 from autosig.events.record import Event
+from autosig.schema import ALERT_EDITED, ALERT_PARSED, ALERT_RECEIVED
 from autosig.times import to_utc
 
 DEFAULT_WINDOW = 10_000
 RECENT_SIGNAL_PARSES = 2_000  # parsed seqs remembered for SSE resume (Last-Event-ID)
 
 KINDS = ("signal", "non_signal", "unparseable")
-RAW_TYPES = ("alert.received", "alert.edited")
 
 
 # A raw entry: (source_id, created_at as received, received_at (the event ts), text, is an edit). Tuples of the
@@ -112,7 +112,7 @@ class SignalsProjection:
     # --- apply (the cold-start path: keep it lean) -------------------------------------------------------------
 
     def apply(self, event: Event) -> None:
-        if event.type == "alert.parsed":
+        if event.type == ALERT_PARSED:
             self.apply_parsed(event)
         else:
             self.apply_raw(event)
@@ -120,10 +120,10 @@ class SignalsProjection:
     def apply_raw(self, event: Event) -> None:
         self.last_raw = event
         kind = event.type
-        if kind == "alert.received":
+        if kind == ALERT_RECEIVED:
             self.received_count += 1
             edit = False
-        elif kind == "alert.edited":
+        elif kind == ALERT_EDITED:
             self.edited_count += 1
             edit = True
         else:
@@ -169,7 +169,7 @@ class SignalsProjection:
 
     def apply_parsed(self, event: Event) -> None:
         self.last_parsed = event
-        if event.type != "alert.parsed":
+        if event.type != ALERT_PARSED:
             other = self.other_types["parsed"]
             other[event.type] = other.get(event.type, 0) + 1
             return
@@ -367,9 +367,9 @@ class SignalsProjection:
         return counts
 
     def types(self) -> dict[str, dict[str, int]]:
-        raw = {k: v for k, v in (("alert.received", self.received_count), ("alert.edited", self.edited_count)) if v}
+        raw = {k: v for k, v in ((ALERT_RECEIVED, self.received_count), (ALERT_EDITED, self.edited_count)) if v}
         parsed_total = sum(sum(c.values()) for c in self.parse_counts.values())
-        parsed = {"alert.parsed": parsed_total} if parsed_total else {}
+        parsed = {ALERT_PARSED: parsed_total} if parsed_total else {}
         return {"raw": {**raw, **self.other_types["raw"]}, "parsed": {**parsed, **self.other_types["parsed"]}}
 
 

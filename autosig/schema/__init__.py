@@ -51,6 +51,7 @@ from autosig.schema.orders import (
     unknown_key,
     updated_key,
 )
+from autosig.schema.reviews import review_key, review_recorded
 from autosig.schema.streams import (
     CONTROL,
     INBOX,
@@ -172,6 +173,8 @@ __all__ = [
     "raw_key",
     "recon_key",
     "stream_file",
+    "review_key",
+    "review_recorded",
     "submitted_key",
     "unknown_key",
     "updated_key",

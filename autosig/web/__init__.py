@@ -1,4 +1,4 @@
-"""The web service: a Flask app factory (DESIGN §1, §6).
+"""The web service: a Flask app factory (docs/ARCHITECTURE.md, "Processes"; the README, "The dashboard and web API").
 
     app = create_app()                      # settings from the environment
     app = create_app(settings, clock=clock) # tests

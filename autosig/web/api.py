@@ -1,4 +1,4 @@
-"""The JSON API (DESIGN §6): status, signals, alerts, plus /api/stats for the dashboard's statistics and chart."""
+"""The JSON API (the README, "The dashboard and web API"): status, signals, alerts, plus /api/stats for the dashboard's statistics and chart."""
 
 from __future__ import annotations
 

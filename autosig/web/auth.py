@@ -1,4 +1,4 @@
-"""Who may see the dashboard and API (DESIGN §6), and the security headers on every response.
+"""Who may see the dashboard and API (the README, "The dashboard and web API"), and the security headers on every response.
 
 With DASHBOARD_PASSWORD set: HTTP Basic (any user name) or `Authorization: Bearer <password>`, compared in constant
 time; a client address that presents a wrong password too often is refused (429 with Retry-After) for a while, so the

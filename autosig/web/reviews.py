@@ -22,13 +22,12 @@ from autosig.events import open_store
 from autosig.projections import Projections
 from autosig.projections.reviews import (
     LOW_CONFIDENCE,
-    RECORDED,
-    REVIEWS,
     ReviewError,
     build_review,
     needs_review,
-    review_key,
 )
+from autosig.schema import REVIEWS
+from autosig.schema.reviews import review_recorded
 from autosig.web.host import WebState, ensure_started
 from autosig.web.jsonout import json_response
 
@@ -156,10 +155,9 @@ def record() -> Response:
         return _render(st, 400, str(exc), raw_seq)
     auth = request.authorization
     data["reviewer"] = auth.username if auth is not None and auth.username else None
-    key = review_key(raw_seq, {k: data[k] for k in ("raw_seq", "expect", "note")})
     store = open_store(st.settings.store_url, writer="web", fsync=st.settings.fsync)
     try:
-        event = store.append(REVIEWS, RECORDED, data, key=key)
+        (event,) = store.append_many(REVIEWS, [review_recorded(data)])
     finally:
         store.close()
     _wait_applied(st, event.seq)

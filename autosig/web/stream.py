@@ -1,4 +1,4 @@
-"""Live updates over Server-Sent Events (DESIGN §6).
+"""Live updates over Server-Sent Events (the README, "The dashboard and web API").
 
 `event: signal` carries an /api/signals entry with `id:` = the seq of its alert.parsed event, so a reconnecting
 EventSource resumes after Last-Event-ID; `event: status` carries the /api/status object when it changes and at least

@@ -1,4 +1,4 @@
-"""The event store CONTRACT SUITE (DESIGN §3), written once and run per store.
+"""The event store CONTRACT SUITE (docs/ARCHITECTURE.md, "The event log"), written once and run per store.
 
 A store's test module subclasses `StoreContract` and provides a `store_url` fixture naming a fresh, empty store for
 each test:

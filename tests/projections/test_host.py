@@ -11,6 +11,7 @@ from webapp.conftest import Feed, sig, wait_until
 from autosig.events import open_store
 from autosig.projections import Projections
 from autosig.projections.host import Host
+from autosig.schema import PARSED, alert_parsed
 
 
 def make_host(log_dir) -> Host:
@@ -104,10 +105,11 @@ def test_a_ledger_that_must_replay_everything_is_rebuilt_beside_the_published_st
         first = host.read(lambda p: p.ledger)
         assert host.read(lambda p: p.ledger.summary()["totals"]["realized"]) == 100.0
         # parser v2 read the opening alert differently, and the worker now runs v2: every settled message changed
-        store.append("parsed", "alert.parsed", {"raw_seq": raw_seq, "source_id": "x", "parser_version": "2",
-                                                "kind": "signal", "signals": [sig("SPY", price=1.5)]})  # fmt: skip
-        store.append("parsed", "alert.parsed", {"raw_seq": raw_seq + 1, "source_id": "y", "parser_version": "2",
-                                                "kind": "signal", "signals": [sig("SPY", action="close", price=2.0)]})
+        store.append_many(PARSED, [
+            alert_parsed(raw_seq, "x", "2", {"kind": "signal", "reason": None, "signals": [sig("SPY", price=1.5)]}),
+            alert_parsed(raw_seq + 1, "y", "2",
+                         {"kind": "signal", "reason": None, "signals": [sig("SPY", action="close", price=2.0)]}),
+        ])  # fmt: skip
         feed.started(version="2")
         wait_until(lambda: host.read(lambda p: p.ledger.needs_replay), timeout=2)
         # a ledger request builds a new one off the lock: meanwhile the rest follows the streams

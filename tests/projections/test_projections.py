@@ -132,11 +132,12 @@ def test_alerts_kind_filter_and_unparsed_alerts():
 def test_payload_json_and_epoch_created_at():
     p = make()
     e = raw(1, "m1", None)
-    data = {"source": "whop", "channel": "c", "source_id": "m1",
-            "payload_json": '{"id": "m1", "content": "BTO SPY \\ud800", "created_at": 1800000000000}'}
+    from autosig.schema import alert_received
     from projections.helpers import ev
 
-    e = ev(1, "alert.received", data)
+    # A lone surrogate: orjson cannot encode it, so the event carries payload_json
+    e = ev(1, alert_received("c", {"id": "m1", "content": "BTO SPY \ud800", "created_at": 1800000000000}))
+    assert "payload_json" in e.data
     feed(p, "raw", e)
     feed(p, "parsed", parsed(1, 1, "m1"))
     got = p.signals.signals()[0]

@@ -13,6 +13,17 @@ from waiting import wait_until  # noqa: F401 - re-exported for the web tests
 from autosig.clock import ManualClock, rfc3339
 from autosig.config import load_settings
 from autosig.events import open_store
+from autosig.schema import (
+    PARSED,
+    RAW,
+    WORKER,
+    alert_edited,
+    alert_parsed,
+    alert_received,
+    poll_completed,
+    poll_failed,
+    worker_started,
+)
 from autosig.web import create_app, stop_host
 
 
@@ -30,31 +41,25 @@ class Feed:
         source_id = source_id or f"msg_{uuid.uuid4().hex[:12]}"
         payload = {"id": source_id, "content": text, "created_at": created_at or rfc3339(time.time() - 1),
                    "updated_at": rfc3339(time.time()), "user": {"id": "u1", "username": "analyst"}}
-        raw = self.store.append("raw", "alert.edited" if edited else "alert.received",
-                                {"source": "whop", "channel": "chat_feed_x", "source_id": source_id, "payload": payload},
-                                key=f"whop:{source_id}:{uuid.uuid4().hex[:16]}")
+        (raw,) = self.store.append_many(RAW, [(alert_edited if edited else alert_received)("chat_feed_x", payload)])
         if kind is None:
             kind = "signal" if signals else "non_signal"
-        parsed = self.store.append("parsed", "alert.parsed",
-                                   {"raw_seq": raw.seq, "source_id": source_id, "parser_version": version,
-                                    "kind": kind, "reason": reason if kind != "signal" else None,
-                                    "signals": signals or []},
-                                   key=f"parse:{raw.seq}:{version}")
+        result = {"kind": kind, "reason": reason if kind != "signal" else None, "signals": signals or []}
+        (parsed,) = self.store.append_many(PARSED, [alert_parsed(raw.seq, source_id, version, result)])
         return raw.seq, parsed.seq
 
     def started(self, *, poll: float = 30, stale: float | None = 90, version: str = "1", dry_run: bool = True,
                 live: bool = False) -> None:
-        self.store.append("worker", "worker.started", {"poll_interval_seconds": poll, "stale_after_seconds": stale,
-                                                       "parser_version": version, "dry_run": dry_run,
-                                                       "live_trading": live, "channels": ["chat_feed_x"]})
+        self.store.append_many(WORKER, [worker_started(poll_interval_seconds=poll, stale_after_seconds=stale,
+                                                       parser_version=version, dry_run=dry_run, live_trading=live,
+                                                       channels=["chat_feed_x"])])  # fmt: skip
 
     def completed(self, gap: bool = False) -> None:
-        self.store.append("worker", "poll.completed", {"new": 1, "edited": 0, "pages": 1, "http_status": 200,
-                                                       "duration_ms": 10, "gap": gap, "initial": False})
+        self.store.append_many(WORKER, [poll_completed(new=1, edited=0, pages=1, http_status=200, duration_ms=10,
+                                                       gap=gap, initial=False)])  # fmt: skip
 
     def failed(self, reason: str = "auth", status: int | None = 401, detail: str = "401 Unauthorized") -> None:
-        self.store.append("worker", "poll.failed", {"reason": reason, "detail": detail, "http_status": status,
-                                                    "retry_in_s": 30})
+        self.store.append_many(WORKER, [poll_failed(reason=reason, detail=detail, http_status=status, retry_in_s=30)])
 
 
 def sig(ticker: str = "SPY", action: str = "open", price: float = 1.25, strike: float = 600.0, right: str = "C",

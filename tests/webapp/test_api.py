@@ -1,4 +1,4 @@
-"""API contracts (DESIGN §6) through the Flask test client, over a real file store in tmp."""
+"""API contracts (the README, "The dashboard and web API") through the Flask test client, over a real file store in tmp."""
 
 from __future__ import annotations
 

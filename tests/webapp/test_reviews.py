@@ -16,7 +16,7 @@ from parsing.helpers import CHECKER
 
 from autosig.commands.export_reviews import cases
 from autosig.events import open_store
-from autosig.projections.reviews import review_key
+from autosig.schema import review_key
 from webapp.conftest import Feed, sig, synced, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
