@@ -230,7 +230,7 @@ def _startup(rows: list[Row], size: int) -> None:
             if first_poll:
                 worker.poll_once()
             took = time.perf_counter() - t
-            assert worker.unparsed == [] and worker.raw_seq == size + first_poll
+            assert worker.parse.position == worker.index.seq == size + first_poll
             worker.started = False  # no worker.stopped: keep the runs identical
             store.close()
             if first_poll:  # take the new alert, its parse and the worker events back out: every run starts alike

@@ -36,7 +36,7 @@ from autosig.schema import stream_file
 _READ_BUFFER = READ_BUFFER
 # A catch-up that indexes this many lines saves the key table for the next process (`<stream file>.keys`): below
 # it, indexing is quick anyway. Only a stream file at least this large is worth looking for a saved table.
-_SAVE_INDEX_LINES = 100_000
+_SAVE_INDEX_LINES = 10_000
 _SAVED_INDEX_MIN_BYTES = 1 << 20
 
 

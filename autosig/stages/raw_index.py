@@ -26,8 +26,11 @@ from autosig.stages.messages import MessageIndex, tag_value
 log = logging.getLogger("autosig.worker")
 
 SNAPSHOT = "raw-messages.index"
+# Events read lately, kept so that confirming which message a version belongs to (an edit follows its original
+# closely) rarely costs a read from the store.
+_RECENT = 4096
 # A start that reads this many raw events keeps a copy for the next one; below it, reading is quick anyway.
-SAVE_AFTER = 100_000
+SAVE_AFTER = 10_000
 # How many raw events a start reads between two looks at its stop flag.
 _STOP_EVERY = 4096
 
@@ -55,16 +58,24 @@ class RawIndex:
         self.messages = MessageIndex(self._load)
         self.channels: set[str] = set()  # channels with at least one raw event (a first poll elsewhere is initial)
         self.seq = 0  # the last raw seq indexed
+        self._recent: list[Event | None] = [None] * _RECENT  # a ring, by seq
 
     def _load(self, seq: int) -> Event | None:
+        ev = self._recent[seq % _RECENT]
+        if ev is not None and ev.seq == seq:
+            return ev
         try:
             return self.store.get(RAW, seq)
         except StoreError:
             return None
 
+    def _remember(self, ev: Event) -> None:
+        self._recent[ev.seq % _RECENT] = ev
+
     def rebuild(self, stopping: Callable[[], bool] = lambda: False) -> None:
         """From scratch (or from the saved copy), then every raw event after it."""
         self.messages, self.channels, self.seq = MessageIndex(self._load), set(), 0
+        self._recent = [None] * _RECENT
         self._load_snapshot()
         if self.catch_up(stopping) >= SAVE_AFTER:
             self.save_snapshot()
@@ -81,6 +92,7 @@ class RawIndex:
             self.seq = ev.seq
             mid, tag, channel = alert_fields(ev)
             if mid is not None:
+                self._remember(ev)
                 add(mid, ev.seq, tag)
                 if channel is not None and channel not in channels:
                     channels.add(channel)
@@ -98,6 +110,7 @@ class RawIndex:
         self.seq = ev.seq
         mid, tag, channel = alert_fields(ev)
         if mid is not None:
+            self._remember(ev)
             self.messages.add(mid, ev.seq, tag)
             if channel is not None:
                 self.channels.add(channel)
