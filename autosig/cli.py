@@ -20,6 +20,10 @@ COMMANDS = {
     "stats": "counts per stream, type and parse kind, and the ingestion state",
     "export-reviews": "write every reviewed alert as a parser test case (corpus JSONL)",
     "notify-heads": "send the head (seq and hash) of every stream to AUTOSIG_NOTIFY_URL now",
+    "execute": "run the executor alone (follows fresh signals into the broker account)",
+    "pause": "stop sending anything new to the broker until resumed",
+    "resume": "let the executor decide and send again",
+    "orders": "the executor's decisions, working orders, positions, P&L and caps, as tables",
 }
 
 

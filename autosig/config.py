@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from autosig.config_execution import ExecutionConfigError, ExecutionSettings, load_execution
 from autosig.redact import Secret, redact_url
 
 _TRUE = {"true", "1", "yes"}
@@ -47,6 +48,7 @@ class Settings:
     notify_signals: bool = False  # AUTOSIG_NOTIFY_SIGNALS: also push one message per new signal
     whop_timeout_seconds: float = 30.0  # read timeout of each Whop request (connect: the smaller of 10 s and this)
     extra_parsers: tuple[str, ...] = ()  # AUTOSIG_EXTRA_PARSERS: more parser modules to register
+    execution: ExecutionSettings = field(default_factory=ExecutionSettings)  # the executor's (config_execution)
 
     def require_source(self) -> None:
         """The worker needs a source; the web does not."""
@@ -162,7 +164,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         notify_signals=_bool(env, "AUTOSIG_NOTIFY_SIGNALS", False),
         whop_timeout_seconds=_timeout(env, "WHOP_TIMEOUT_SECONDS", 30.0),
         extra_parsers=tuple((env.get("AUTOSIG_EXTRA_PARSERS") or "").replace(",", " ").split()),
+        execution=_execution(env, poll),
     )
+
+
+def _execution(env: Mapping[str, str], poll: float) -> ExecutionSettings:
+    try:
+        execution = load_execution(env, dry_run=_bool(env, "DRY_RUN", True),
+                                   live_trading=_bool(env, "LIVE_TRADING", False))  # fmt: skip
+    except ExecutionConfigError as exc:
+        raise ConfigError(exc.variable, exc.problem) from None
+    lease = max(30.0, 3 * poll)
+    if execution.broker_timeout_seconds * 3 >= lease:
+        # The executor confirms its lease with twice this left before every send: it must fit well inside the lease.
+        raise ConfigError("AUTOSIG_BROKER_TIMEOUT_SECONDS", f"must be under a third of the lease ({lease:g} s)")
+    return execution
 
 
 def _timeout(env: Mapping[str, str], name: str, default: float) -> float:

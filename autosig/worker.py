@@ -173,10 +173,6 @@ class Worker:
         self.parse.stage.ctx.messages = self.index.messages  # rebuilt: the parse context reads the new one
         parsed_through = self.parse.recover()
         s = self.settings
-        if s.live_trading:
-            log.error(
-                "LIVE_TRADING=true but no broker is wired: AutoSig records and parses alerts only and never sends an order"
-            )
         channels = [c.channel for c in self.clients]
         unparsed = max(0, self.index.seq - parsed_through)
         started = worker_started(
@@ -186,7 +182,7 @@ class Worker:
             dry_run=s.dry_run,
             live_trading=s.live_trading,
             channels=channels,
-            live_trading_wired=False,
+            execution_mode=s.execution.mode,
             sources=[redact_url(c.url) for c in self.clients],
             max_backfill_pages=s.max_backfill_pages,
             version=__version__,
@@ -247,6 +243,12 @@ class Worker:
             raise LeaseLost(f"another worker took over this store: {holder}")
 
 
+def _mode_warning(settings: Settings) -> str:
+    if settings.execution.mode == "live":
+        return "LIVE TRADING: orders go to the broker's live account, with real money"
+    return "LIVE_TRADING=true is ignored: DRY_RUN=true wins, nothing is sent"
+
+
 def iter_raw(store: EventStore) -> Any:
     """Raw alert events of a store (for tools and tests)."""
     return (ev for ev in store.read("raw") if ev.type in RAW_TYPES)
@@ -264,9 +266,10 @@ def main() -> int:
 
     settings = settings_or_exit(require_source=True)
     token = settings.whop_access_token
-    # the token and whatever secrets the listing URLs carry (?token=…) are masked in every log line
+    # the token, the broker's keys and whatever secrets the listing URLs carry (?token=…) are masked in every log line
     url_parts = [v for url in settings.whop_alerts_urls for v in url_secrets(url)]
-    setup_logging(settings.log_dir, secrets=[token.reveal() if token else None, *url_parts])
+    setup_logging(settings.log_dir, secrets=[token.reveal() if token else None, *url_parts,
+                                             *settings.execution.secrets()])  # fmt: skip
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -296,10 +299,31 @@ def main() -> int:
             say(f"autosig worker: cannot open the event store: {describe_error(exc)}; retrying in {delay:.1f} s")
             if clock.sleep(delay, stop):
                 return 0
+    executor = None
+    if settings.execution.in_worker:
+        from autosig.executor import ConsentRefused, Executor
+
+        def executor_store() -> EventStore:
+            return open_store(settings.store_url, writer="executor", fsync=settings.fsync,
+                              tail_poll_seconds=settings.tail_poll_seconds)  # fmt: skip
+
+        executor = Executor(settings, executor_store, stop=stop, clock=clock)
+        try:
+            executor.check_at_start()
+        except ConsentRefused as exc:
+            print(f"autosig: invalid configuration: live trading refused: {exc}", file=sys.stderr)
+            store.close()
+            return 2
+        if settings.execution.mode == "live" or settings.live_trading and settings.dry_run:
+            log.warning("%s", _mode_warning(settings))
+        thread = executor.start_thread()
     try:
         return Worker(settings, store, clock=clock, stop=stop).run()
     except Exception:
         log.exception("worker crashed")
         return 1
     finally:
+        stop.set()
+        if executor is not None:
+            thread.join(15)  # let it finish the request in flight and record executor.stopped
         store.close()

@@ -115,9 +115,9 @@ def test_token_appears_nowhere(sim, workers, log_dir):
     leaked += [p for p in workers.out_dir.iterdir() if needle in p.read_bytes()]
     assert leaked == []
     out = w.stdout()
-    assert "ERROR" in out and "LIVE_TRADING=true" in out and "never sends an order" in out
+    assert "WARNING" in out and "LIVE_TRADING=true is ignored: DRY_RUN=true wins, nothing is sent" in out
     started = of_type(log_dir, "worker", "worker.started")[0]["data"]
-    assert started["live_trading"] is True and started["live_trading_wired"] is False
+    assert started["live_trading"] is True and started["execution_mode"] == "dry_run"
     assert (log_dir / "app.log").read_text().count("Fetching alerts...") >= 5
 
 
