@@ -122,8 +122,11 @@ class Executor:
                 stage.start(active_version(self.settings))
                 log.info("executor started: %s, %s%s", self.settings.execution.mode, self.settings.execution.broker,
                          f" account ...{account[-4:]}" if account else "")  # fmt: skip
-                runner = StageRunner(store, stage, batch=1, stopping=self.stop.is_set)
+                # A backlog (a restart after downtime: all stale) is decided in batches of skips; from then on each
+                # fresh parse is decided as it is appended.
+                runner = StageRunner(store, stage, batch=1000, stopping=self.stop.is_set)
                 runner.recover()
+                runner.catch_up()
                 failures = 0
                 try:
                     runner.follow(self.stop)

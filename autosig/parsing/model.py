@@ -1,4 +1,4 @@
-"""The Signal model of DESIGN §5: plain dicts with exactly these keys, in this order (they are serialized as-is
+"""The signal model (the README, "Parsing alerts"): plain dicts with exactly these keys, in this order (they are serialized as-is
 into `alert.parsed` events and `autosig parse` output)."""
 
 from __future__ import annotations

@@ -269,6 +269,11 @@ class ExecuteStage(Stage):
                                             created_at=created, mode=self.x.mode))  # fmt: skip
                 continue
             drafts.append(self._planned(base, decision, created))
+        if any(d.type == ORDER_PLANNED for d in drafts):
+            # A plan changes what the next decision sees (already_open, caps, what is available) and is sent as soon
+            # as it is durable: its message is appended now, whole, rather than batched with a backlog's skips.
+            self.appended(self.emit(drafts))
+            return []
         return drafts
 
     def _planned(self, base: dict[str, Any], plan: Plan, created: str | None) -> Draft:

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from autosig.parsing import newest_version
+
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "alerts_public.jsonl"
 CHECKER = DATA / "check_corpus.py"
@@ -44,13 +46,16 @@ def run_cli(
 
 
 PLUGINS = Path(__file__).parent / "plugins"
-V2_MODULE = "autosig_test_parser_v2"
+PLUGIN_MODULE = "autosig_test_parser_v90"
+PLUGIN_VERSION = "90"
+# The newest real version, which the test plugin answers like (and which reprocess compares it with).
+BASE_VERSION = newest_version()
 
 
-def v2_env(**extra: str) -> dict[str, str]:
-    """Environment that registers parser version 2 (the test plugin) in a subprocess."""
+def plugin_env(**extra: str) -> dict[str, str]:
+    """Environment that registers the test plugin (parser version 90) in a subprocess."""
     path = os.pathsep.join(p for p in (str(PLUGINS), os.environ.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": path, "AUTOSIG_EXTRA_PARSERS": V2_MODULE, "AUTOSIG_FSYNC": "never", **extra}
+    return {"PYTHONPATH": path, "AUTOSIG_EXTRA_PARSERS": PLUGIN_MODULE, "AUTOSIG_FSYNC": "never", **extra}
 
 
 def message(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autosig.parsing.lexer import clean, tokenize
+from autosig.parsing.v1._lexer import clean, tokenize
 
 
 def _kinds(text):

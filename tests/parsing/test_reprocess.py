@@ -1,4 +1,4 @@
-"""`autosig reprocess` with a second parser version registered by the test plugin (tests/parsing/plugins)."""
+"""`autosig reprocess` with one more parser version registered by the test plugin (tests/parsing/plugins)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,17 @@ from autosig.schema import PARSED, RAW
 from autosig.stages.parse import ParseContext
 
 from .cases import cases
-from .helpers import PLUGINS, ROOT, V2_MODULE, message, raw_item, run_cli, v2_env
+from .helpers import (
+    BASE_VERSION,
+    PLUGIN_MODULE,
+    PLUGIN_VERSION,
+    PLUGINS,
+    ROOT,
+    message,
+    plugin_env,
+    raw_item,
+    run_cli,
+)
 
 
 def _fill(log_dir, count: int) -> int:
@@ -67,21 +77,21 @@ def _verify(log_dir) -> None:
 def test_reprocess_appends_one_parse_per_raw_event_and_a_rerun_appends_nothing(log_dir):
     raw_count = _fill(log_dir, 120)
     url = f"file:{log_dir}"
-    first = run_cli(["reprocess", "--parser-version", "1", "--store", url], env=v2_env())
+    first = run_cli(["reprocess", "--parser-version", BASE_VERSION, "--store", url], env=plugin_env())
     assert first.returncode == 0, first.stderr
-    second = run_cli(["reprocess", "--parser-version", "2", "--store", url], env=v2_env())
+    second = run_cli(["reprocess", "--parser-version", PLUGIN_VERSION, "--store", url], env=plugin_env())
     assert second.returncode == 0, second.stderr
-    mine = _assert_exactly_one_parse_each(log_dir, raw_count, "2")
-    _assert_exactly_one_parse_each(log_dir, raw_count, "1")
+    mine = _assert_exactly_one_parse_each(log_dir, raw_count, PLUGIN_VERSION)
+    _assert_exactly_one_parse_each(log_dir, raw_count, BASE_VERSION)
     assert {e["meta"]["writer"] for e in mine} == {"reprocess"}
-    # the summary compares with v1: the plugin changes every non-signal reason and nothing else
+    # the summary compares with the version below: the plugin changes every non-signal reason and nothing else
     non_signals = sum(1 for e in mine if e["data"]["kind"] == "non_signal")
     assert f"{raw_count} parses appended" in second.stdout
-    assert f"changed against v1: {non_signals} of {raw_count}" in second.stdout
-    assert "v1: non_signal (" in second.stdout and "v2: non_signal (v2: " in second.stdout
+    assert f"changed against v{BASE_VERSION}: {non_signals} of {raw_count}" in second.stdout
+    assert f"v{BASE_VERSION}: non_signal (" in second.stdout and "v90: non_signal (v90: " in second.stdout
     assert "%" in second.stderr  # tqdm progress goes to stderr
     size = (log_dir / "alerts_parsed.jsonl").stat().st_size
-    rerun = run_cli(["reprocess", "--parser-version", "2", "--store", url], env=v2_env())
+    rerun = run_cli(["reprocess", "--parser-version", PLUGIN_VERSION, "--store", url], env=plugin_env())
     assert rerun.returncode == 0
     assert "0 parses appended" in rerun.stdout and f"{raw_count} already parsed" in rerun.stdout
     assert (log_dir / "alerts_parsed.jsonl").stat().st_size == size
@@ -105,14 +115,14 @@ def test_reprocess_results_equal_a_fresh_parse_of_the_history(log_dir):
 
 def test_reprocess_killed_midway_then_rerun_has_no_gap_or_duplicate(log_dir):
     raw_count = _fill(log_dir, 400)
-    env = {**os.environ, **v2_env(AUTOSIG_TEST_PARSER_DELAY="0.01")}
+    env = {**os.environ, **plugin_env(AUTOSIG_TEST_PARSER_DELAY="0.01")}
     cmd = [
         sys.executable,
         "-m",
         "autosig",
         "reprocess",
         "--parser-version",
-        "2",
+        PLUGIN_VERSION,
         "--store",
         f"file:{log_dir}",
         "--batch",
@@ -133,10 +143,10 @@ def test_reprocess_killed_midway_then_rerun_has_no_gap_or_duplicate(log_dir):
             proc.wait(10)
     partial = len(_parsed(log_dir))
     assert 0 < partial < raw_count
-    done = run_cli(["reprocess", "--parser-version", "2", "--store", f"file:{log_dir}"], env=v2_env())
+    done = run_cli(["reprocess", "--parser-version", PLUGIN_VERSION, "--store", f"file:{log_dir}"], env=plugin_env())
     assert done.returncode == 0, done.stderr
     assert f"{raw_count - partial} parses appended" in done.stdout
-    _assert_exactly_one_parse_each(log_dir, raw_count, "2")
+    _assert_exactly_one_parse_each(log_dir, raw_count, PLUGIN_VERSION)
     _verify(log_dir)
 
 
@@ -151,22 +161,22 @@ def test_in_process_registration_by_monkeypatching(monkeypatch, log_dir):
 
     monkeypatch.syspath_prepend(str(PLUGINS))
     monkeypatch.setattr(parsing, "_extra", parsing._extra)  # the registration ends with the test
-    parsing.register([V2_MODULE])
-    assert parsing.versions()[-1] == "2"
+    parsing.register([PLUGIN_MODULE])
+    assert parsing.versions()[-1] == PLUGIN_VERSION
     raw_count = _fill(log_dir, 30)
     store = open_store(f"file:{log_dir}", writer="reprocess", fsync=False)
-    summary = reprocess(store, "2", progress=False)
-    assert summary.appended == raw_count and summary.previous == "1" and summary.compared == 0
+    summary = reprocess(store, PLUGIN_VERSION, progress=False)
+    assert summary.appended == raw_count and summary.previous == BASE_VERSION and summary.compared == 0
     assert sum(summary.kinds.values()) == raw_count
-    again = reprocess(store, "2", progress=False)
+    again = reprocess(store, PLUGIN_VERSION, progress=False)
     assert again.appended == 0 and again.already == raw_count
     assert store.last_seq(PARSED) == raw_count
 
 
 @pytest.mark.slow
 def test_reprocess_beside_a_live_worker_loses_and_duplicates_nothing(tmp_path, log_dir, monkeypatch):
-    """The worker ingests from the simulator (which keeps publishing) and parses with v1, while reprocess runs v2
-    over and over on the same streams."""
+    """The worker ingests from the simulator (which keeps publishing) and parses with v1, while reprocess runs the
+    test plugin's version over and over on the same streams."""
     monkeypatch.syspath_prepend(str(ROOT / "tests" / "worker"))
     from worker_harness import TOKEN, WorkerProc, verify_chain, wait_until
 
@@ -189,10 +199,10 @@ def test_reprocess_beside_a_live_worker_loses_and_duplicates_nothing(tmp_path, l
     try:
         wait_until(lambda: (log_dir / "alerts_raw.jsonl").exists(), 30, what="first raw events")
         publisher.start()
-        env = v2_env()
+        env = plugin_env()
         for _ in range(4):
             done = run_cli(
-                ["reprocess", "--parser-version", "2", "--store", f"file:{log_dir}", "--batch", "7"], env=env
+                ["reprocess", "--parser-version", PLUGIN_VERSION, "--store", f"file:{log_dir}", "--batch", "7"], env=env
             )
             assert done.returncode == 0, done.stderr
         stop.set()
@@ -201,7 +211,7 @@ def test_reprocess_beside_a_live_worker_loses_and_duplicates_nothing(tmp_path, l
         wait_until(lambda: len({e["data"]["source_id"] for e in _raw(log_dir)}) >= total, 30, what="worker catch-up")
         rc, _ = worker.terminate()
         assert rc == 0, worker.stderr()
-        final = run_cli(["reprocess", "--parser-version", "2", "--store", f"file:{log_dir}"], env=env)
+        final = run_cli(["reprocess", "--parser-version", PLUGIN_VERSION, "--store", f"file:{log_dir}"], env=env)
         assert final.returncode == 0, final.stderr
     finally:
         stop.set()
@@ -209,10 +219,10 @@ def test_reprocess_beside_a_live_worker_loses_and_duplicates_nothing(tmp_path, l
         sim.stop()
     raw_count = len(_raw(log_dir))
     assert raw_count >= total > 60
-    _assert_exactly_one_parse_each(log_dir, raw_count, "2")
+    _assert_exactly_one_parse_each(log_dir, raw_count, PLUGIN_VERSION)
     _assert_exactly_one_parse_each(log_dir, raw_count, "1")
     writers = Counter((e["data"]["parser_version"], e["meta"]["writer"]) for e in _parsed(log_dir))
-    assert writers[("1", "worker")] > 0 and writers[("2", "reprocess")] > 0
+    assert writers[("1", "worker")] > 0 and writers[(PLUGIN_VERSION, "reprocess")] > 0
     # the parses were interleaved: reprocess appended while the worker was still appending
     order = [e["meta"]["writer"] for e in _parsed(log_dir)]
     first_reprocess = order.index("reprocess")

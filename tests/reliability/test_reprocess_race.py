@@ -29,8 +29,8 @@ def test_raw_events_of_a_killed_worker_get_the_active_versions_parse_despite_a_r
         store.close()
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOSIG_")}
         env.update(PYTHONPATH=os.pathsep.join(p for p in (PLUGINS, env.get("PYTHONPATH", "")) if p),
-                   AUTOSIG_EXTRA_PARSERS="autosig_test_parser_v2", AUTOSIG_LOG_DIR=str(log_dir), AUTOSIG_FSYNC="never")
-        done = subprocess.run([sys.executable, "-m", "autosig", "reprocess", "--parser-version", "2", "--quiet"],
+                   AUTOSIG_EXTRA_PARSERS="autosig_test_parser_v90", AUTOSIG_LOG_DIR=str(log_dir), AUTOSIG_FSYNC="never")
+        done = subprocess.run([sys.executable, "-m", "autosig", "reprocess", "--parser-version", "90", "--quiet"],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         out = tmp_path / "out"

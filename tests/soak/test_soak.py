@@ -29,7 +29,7 @@ from autosig.sources.simulator import FAR_TIMES, FAULT_KINDS, Simulator
 
 STATUS_PERIOD_S = 5.0  # the web writes a status event at least this often on every open stream
 PLUGINS = ROOT / "tests" / "parsing" / "plugins"
-V2_MODULE = "autosig_test_parser_v2"
+PLUGIN_MODULE = "autosig_test_parser_v90"  # a test-only parser version, "90"
 # Per listing request. A poll that fails on any of its pages records nothing of that poll, so a catch-up over P pages
 # succeeds with probability (1 - failing rate) ** P: the failing kinds together stay around 3 %, or a worker that is
 # killed again and again would rarely finish a long catch-up.
@@ -66,16 +66,16 @@ FULL = Size(alerts=10_000, kills=200, web_restarts=5, publish_per_s=25, resource
             rss_growth_kb=24_000)
 
 
-def v2_env() -> dict[str, str]:
+def plugin_env() -> dict[str, str]:
     path = os.pathsep.join(p for p in (str(PLUGINS), os.environ.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": path, "AUTOSIG_EXTRA_PARSERS": V2_MODULE}
+    return {"PYTHONPATH": path, "AUTOSIG_EXTRA_PARSERS": PLUGIN_MODULE}
 
 
 def run_reprocess(log_dir: Path, out_dir: Path, n: int) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOSIG_")}
-    env.update(v2_env(), AUTOSIG_LOG_DIR=str(log_dir), AUTOSIG_FSYNC="never")
+    env.update(plugin_env(), AUTOSIG_LOG_DIR=str(log_dir), AUTOSIG_FSYNC="never")
     done = subprocess.run(
-        [sys.executable, "-m", "autosig", "reprocess", "--parser-version", "2", "--quiet"],
+        [sys.executable, "-m", "autosig", "reprocess", "--parser-version", "90", "--quiet"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     (out_dir / f"reprocess-{n}.txt").write_text(f"rc={done.returncode}\n{done.stdout}\n{done.stderr}")
@@ -198,7 +198,7 @@ def test_soak(tmp_path: Path, soak_full: bool, figures: list[str]) -> None:
         wstream = StreamReader(log_dir, "worker")
         wait_until(lambda: REPORTED <= {e["data"]["reason"] for e in wstream.refresh() if e["type"] == "poll.failed"},
                    60, 0.05, "every queued fault reported")
-        # reprocess of version 2 runs against a store the worker has parsed with version 1 (see the note above)
+        # the test plugin's reprocess runs against a store the worker has parsed with version 1 (see the note above)
         wait_until(lambda: b'"parser_version":"1"' in read_or_empty(log_dir / FILES["parsed"]), 60, 0.05, "a v1 parse")
         reprocessor.start()
         workers[-1].kill()
@@ -318,7 +318,7 @@ def test_soak(tmp_path: Path, soak_full: bool, figures: list[str]) -> None:
     worker_events = [orjson.loads(line) for line in (log_dir / FILES["worker"]).read_bytes().splitlines()]
     edited_events = sum(1 for e in raw_events if e["type"] == "alert.edited")
     edits_made = publisher.edits + trickle // 5
-    parses: dict[str, Counter] = {"1": Counter(), "2": Counter()}
+    parses: dict[str, Counter] = {"1": Counter(), "90": Counter()}
     for e in parsed_events:
         parses[e["data"]["parser_version"]][e["data"]["raw_seq"]] += 1
     outcomes = [e for e in worker_events if e["type"] in ("poll.completed", "poll.failed")]
@@ -330,7 +330,7 @@ def test_soak(tmp_path: Path, soak_full: bool, figures: list[str]) -> None:
         f"worker resource phase {resource_phase_s:.0f} s)",
         f"alerts published: {len(expected)} (far-future/past created_at: {publisher.far_times}, "
         f"edits: {edits_made}); raw events: {len(raw_events)} ({edited_events} alert.edited)",
-        f"parses: v1 {sum(parses['1'].values())}, v2 {sum(parses['2'].values())}; "
+        f"parses: v1 {sum(parses['1'].values())}, v90 {sum(parses['90'].values())}; "
         f"reprocess runs concurrent with the worker: {len(reprocess_runs)}",
         f"worker SIGKILLs: {kills}; worker processes: {len(workers)}; web SIGKILL+restarts: {web_restarts}",
         f"simulator requests: {sim.requests}; faults served by kind: {dict(sorted(sim.fault_counts.items()))}",

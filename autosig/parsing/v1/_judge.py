@@ -1,221 +1,22 @@
-"""Parser v1: rule-based reading of trade alerts (DESIGN §5).
-
-A message is cut into segments, one per traded ticker: lines (and ", "-separated parts) that name a ticker start
-a segment, the others add detail to the one before ("SL 1.00" on its own line). Lines before the first ticker are
-a header whose action and size apply to every segment ("Bought a starter size in both:"). A message with spread
-legs ("+1 415 C / -1 420 C") is one segment. Each segment is read by autosig.parsing.extract and then judged here:
-signal, non_signal (chatter, intent, recaps) or unparseable (trade-like but incomplete, with the reason).
-
-Pure and deterministic: it reads only the Alert (never the clock), and never raises.
-"""
+"""Parser v1 judges one segment: a signal, or why it is not one (non_signal) or cannot be read (unparseable)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from autosig.parsing import dates
-from autosig.parsing.extract import Action, Features, Reader
-from autosig.parsing.lexer import Token, clean, tokenize
-from autosig.parsing.model import new_leg, new_signal, non_signal, result, unparseable
-
-VERSION = "1"
-# Only the head of a message is read: trades are written at the top, and the cap bounds the work a stranger's
-# message can cost (the parser stays linear, but 10 KB of text is still ~2000 tokens of Python).
-READ_CHARS = 1_000
-# …and at most this many tokens of it: prose of READ_CHARS is ~250 tokens, symbol soup ("1/1/1/…") four times that.
-MAX_TOKENS = 400
-MAX_REPLY_DEPTH = 3
-_SPLITTERS = {",", ";"}
-_WORD = re.compile(r"[a-z0-9]+")
-_RECAP_HEADLINES = {"recap", "recaps", "results", "review", "summary", "journal", "pnl", "reminder", "reminders"}
-_INTENT_HEADLINES = {
-    "watchlist", "watchlists", "wl", "watching", "watch", "radar", "eyeing", "might", "maybe", "considering",
-    "thinking", "idea", "ideas", "setups", "planning", "potential",
-}  # fmt: skip
-
-
-def parse(alert: Any) -> dict[str, Any]:
-    """The result {"kind", "reason", "signals"} for one Alert. Never raises."""
-    try:
-        return _parse(alert, 0)
-    except Exception as exc:  # noqa: BLE001 - a parser bug must not stop ingestion; the reason names it
-        return unparseable(f"parser v{VERSION} failed: {type(exc).__name__}")
+from autosig.parsing.model import new_leg, new_signal, non_signal, unparseable
+from autosig.parsing.v1._features import Action, Features
 
 
 @dataclass
-class _Parent:
+class Parent:
     """The contract of the replied-to alert, when it names exactly one."""
 
     id: str | None
     signal: dict[str, Any] | None
     ambiguous: bool
-
-
-def _parse(alert: Any, depth: int) -> dict[str, Any]:
-    text = alert.text if isinstance(alert.text, str) else ("" if alert.text is None else str(alert.text))
-    truncated = len(text) > READ_CHARS
-    if truncated:
-        text = _head(text)
-    text = clean(text)
-    if not text.strip():
-        return non_signal("empty text")
-    headline = _headline(text)
-    if headline:
-        return non_signal(headline)
-    today = dates.alert_date(alert.created_at)
-    parent = _parent(alert, depth)
-    header, segments = _segments(text, today)
-    if not segments:
-        return non_signal("empty text")
-    results = []
-    previous = None  # "Out nvda 1.50, spy 4.10": a segment without an action word continues the one before
-    for seg in segments:
-        results.append(_judge(seg, header, today, parent, previous))
-        previous = seg.action or previous
-    signals = [r for r in results if isinstance(r, dict) and "action" in r]
-    if signals:
-        if len(signals) < len(results) and any(r.get("kind") == "unparseable" for r in results if "kind" in r):
-            for s in signals:  # part of the message could not be read: say so in the confidence
-                s["confidence"] = round(max(0.1, s["confidence"] - 0.1), 2)
-        if truncated:
-            for s in signals:
-                s["confidence"] = round(max(0.1, s["confidence"] - 0.2), 2)
-        return result("signal", None, signals)
-    unreadable = [r for r in results if r.get("kind") == "unparseable"]
-    return unreadable[0] if unreadable else results[0]
-
-
-def _headline(text: str) -> str | None:
-    """'Recap today: …', 'Watchlist for tomorrow: …': a message that opens by saying what it is covers every
-    ticker it lists. The reason, or None."""
-    for word in _WORD.findall(text[:40].lower())[:3]:
-        if word in _RECAP_HEADLINES:
-            return "recap or result, not an order"
-        if word in _INTENT_HEADLINES:
-            return "intent or watchlist, not an order"
-    return None
-
-
-def _head(text: str) -> str:
-    """The first READ_CHARS characters, cut at a line break or space so no number or word is cut in two."""
-    head = text[:READ_CHARS]
-    for sep in ("\n", " "):
-        cut = head.rfind(sep)
-        if cut >= READ_CHARS // 2:
-            return head[:cut]
-    return head
-
-
-def _parent(alert: Any, depth: int) -> _Parent | None:
-    reply_id = getattr(alert, "reply_to_id", None)
-    replied = getattr(alert, "reply_to", None)
-    if reply_id is None and replied is not None:
-        reply_id = getattr(replied, "id", None)
-    if reply_id is None and replied is None:
-        return None
-    if replied is None or depth >= MAX_REPLY_DEPTH:
-        return _Parent(reply_id, None, False)
-    parsed = _parse(replied, depth + 1)
-    contracts: dict[str, dict[str, Any]] = {}
-    for s in parsed["signals"]:
-        shape = repr(
-            (s["ticker"], s["instrument"], [(leg["right"], leg["strike"], leg["expiry"]) for leg in s["legs"]])
-        )
-        contracts.setdefault(shape, s)
-    if len(contracts) == 1:
-        return _Parent(reply_id, next(iter(contracts.values())), False)
-    return _Parent(reply_id, None, len(contracts) > 1)
-
-
-# -- segmentation ------------------------------------------------------------------------------------------------
-
-
-def _parts(tokens: list[Token]) -> list[list[Token]]:
-    """Splits one line at commas and semicolons outside parentheses ("Out nvda 1.50, spy 4.10")."""
-    parts: list[list[Token]] = [[]]
-    depth = 0
-    for i, tok in enumerate(tokens):
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if tok.low in ("(", "["):
-            depth += 1
-        elif tok.low in (")", "]"):
-            depth = max(0, depth - 1)
-        if tok.low in _SPLITTERS and depth == 0 and nxt is not None and nxt.kind == "word":
-            parts.append([])  # a comma before a number continues a list ("PT 1.00, 1.50")
-        else:
-            parts[-1].append(tok)
-    return [p for p in parts if p]
-
-
-def _join(pieces: list[list[Token]]) -> list[Token]:
-    """Concatenates pieces with a break token between, so no adjacency rule reaches across lines."""
-    joined: list[Token] = []
-    for piece in pieces:
-        if joined:
-            joined.append(Token("sym", "¶", "¶", piece[0].start, piece[0].start, False))
-        joined.extend(piece)
-    return joined
-
-
-def _has_signed_legs(lines: list[list[Token]]) -> bool:
-    for line in lines:
-        for i in range(len(line) - 2):
-            if line[i].low in ("+", "-") and line[i + 1].kind == "num" and line[i + 1].glued:
-                if not (i > 0 and line[i - 1].kind == "num" and line[i].glued):
-                    nxt = line[i + 2]
-                    if nxt.kind == "num" or nxt.low in ("c", "p", "call", "put", "calls", "puts"):
-                        return True
-    return False
-
-
-def _segments(text: str, today: date | None) -> tuple[Features | None, list[Features]]:
-    lines: list[list[Token]] = []
-    budget = MAX_TOKENS
-    for line in text.splitlines():
-        if budget <= 0:
-            break
-        toks = tokenize(line, budget)
-        budget -= len(toks)
-        if toks:
-            lines.append(toks)
-    if not lines:
-        return None, []
-    if _has_signed_legs(lines):
-        return None, [Reader(_join(lines), today).read()]
-    header: list[list[Token]] = []
-    groups: list[list[list[Token]]] = []
-    first_reads: list[tuple[Features, bool]] = []  # a one-part group's first reading is its final one
-    has_action = False
-    for line in lines:
-        for part in _parts(line):
-            features = Reader(part, today, inherited_action=has_action).read()
-            if features.ticker is not None:
-                groups.append([part])
-                first_reads.append((features, has_action))
-            elif groups:
-                groups[-1].append(part)
-            else:
-                header.append(part)
-            has_action = has_action or features.action is not None
-    if not groups:
-        return None, [Reader(_join(header), today).read()]
-    header_features = Reader(_join(header), today).read() if header else None
-    segments: list[Features] = []
-    inherited = header_features is not None and header_features.action is not None
-    for group, (first, first_inherited) in zip(groups, first_reads, strict=True):
-        if len(group) == 1 and first_inherited == inherited:
-            features = first
-        else:
-            features = Reader(_join(group), today, inherited_action=inherited).read()
-        inherited = inherited or features.action is not None
-        segments.append(features)
-    return header_features, segments
-
-
-# -- judging one segment -----------------------------------------------------------------------------------------
 
 
 def _opposite(side: str) -> str:
@@ -240,8 +41,8 @@ def _vertical_sides(right: str, limit_kind: str | None, bias: str | None) -> tup
     return ("buy", "sell") if buy_lower else ("sell", "buy")
 
 
-def _judge(
-    f: Features, header: Features | None, today: date | None, parent: _Parent | None, previous: Action | None
+def judge(
+    f: Features, header: Features | None, today: date | None, parent: Parent | None, previous: Action | None
 ) -> dict[str, Any]:
     """A signal dict, or a non_signal/unparseable result."""
     h = header or Features()
