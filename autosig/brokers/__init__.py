@@ -1,0 +1,51 @@
+"""Broker adapters behind one interface, and the broker simulator (see the README's execution section).
+
+    from autosig.brokers import AlpacaBroker, OrderRequest, Leg
+    broker = AlpacaBroker(key_id, secret_key)                 # paper; base_url=LIVE_URL for live
+    order = broker.submit(OrderRequest("as-…", "option", (Leg("SPY261218C00600000", "buy", "buy_to_open"),),
+                                       quantity=1, limit_price=Decimal("1.25")))
+    broker.find("as-…")                                      # by client order id: Order or None
+
+Order POSTs are sent once per submit() call: nothing here retries them. Failures are the kinds in
+autosig.brokers.errors. This package imports only leaves (the standard library, requests, autosig.clock): callers
+pass URLs, keys and timeouts.
+"""
+
+from autosig.brokers.alpaca import AlpacaBroker
+from autosig.brokers.base import (
+    ACCEPTED,
+    CANCELED,
+    EXPIRED,
+    FILLED,
+    FINAL_STATUSES,
+    PARTIALLY_FILLED,
+    REJECTED,
+    STATUSES,
+    Account,
+    Broker,
+    Contract,
+    Leg,
+    MarketClock,
+    Order,
+    OrderRequest,
+    Position,
+    Quote,
+    net_quote,
+)
+from autosig.brokers.errors import (
+    AuthRefused,
+    BrokerError,
+    DuplicateClientOrderId,
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    Refused,
+)
+from autosig.brokers.transport import MockTransport, Request, RequestsTransport, Response, Transport, TransportError
+
+__all__ = [
+    "ACCEPTED", "CANCELED", "EXPIRED", "FILLED", "FINAL_STATUSES", "PARTIALLY_FILLED", "REJECTED", "STATUSES",
+    "Account", "AlpacaBroker", "AuthRefused", "Broker", "BrokerError", "Contract", "DuplicateClientOrderId", "Leg",
+    "MarketClock", "MockTransport", "NotFound", "Order", "OrderRequest", "OutcomeUnknown", "Position", "Quote",
+    "RateLimited", "Refused", "Request", "RequestsTransport", "Response", "Transport", "TransportError", "net_quote",
+]
