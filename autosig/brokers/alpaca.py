@@ -22,6 +22,7 @@ from autosig.brokers.base import (
     CANCELED,
     EXPIRED,
     FILLED,
+    PARTIALLY_FILLED,
     REJECTED,
     Account,
     Broker,
@@ -50,14 +51,15 @@ LIVE_URL = "https://api.alpaca.markets"
 DATA_URL = "https://data.alpaca.markets"
 LIVE_HOST = "api.alpaca.markets"
 _NAME = "Alpaca"
-_FINAL = {"filled": FILLED, "canceled": CANCELED, "expired": EXPIRED, "rejected": REJECTED, "replaced": CANCELED}
+_NAMED = {"partially_filled": PARTIALLY_FILLED, "filled": FILLED, "canceled": CANCELED, "expired": EXPIRED, "rejected": REJECTED, "replaced": CANCELED}
 _ASSET_CLASSES = {"us_option": "option", "us_equity": "stock"}
 
 
 def normalize_status(status: str, filled_quantity: Decimal) -> str:
-    """Alpaca's order status as one of STATUSES. Every status Alpaca lists that is not final (new, pending_new,
-    accepted, held, pending_cancel, done_for_day, calculated, …) and any it may add is still working."""
-    return _FINAL.get(status) or working_status(filled_quantity)
+    """Alpaca's order status as one of STATUSES. Every other status Alpaca lists (new, pending_new, accepted,
+    held, pending_cancel, done_for_day, calculated, …) and any it may add is still working; "replaced" ends this
+    order (AutoSig never replaces, so only a hand edit at the broker does it)."""
+    return _NAMED.get(status) or working_status(filled_quantity)
 
 
 def _is_duplicate(body: Mapping[str, Any], text: str) -> bool:

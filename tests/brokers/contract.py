@@ -268,6 +268,7 @@ class BrokerContract:
 
     def test_contract_lookup_spx_lists_as_spxw(self, sim, broker):
         expiry = next_friday()
+        sim.set_quote("SPX", "5999", "6001")  # a chain lists the strikes around the money
         sim.set_roots("SPX", ["SPXW"])
         found = broker.contracts("SPX", expiry, "call", D("6000"))
         assert [c.symbol for c in found] == [f"SPXW{expiry:%y%m%d}C06000000"]

@@ -32,6 +32,7 @@ import requests
 from autosig.brokers.simulator._alpaca import AlpacaDialect
 from autosig.brokers.simulator._book import Book
 from autosig.brokers.simulator._server import Answer, Fault, Faults, Incoming, Server, make_handler
+from autosig.brokers.simulator._tradier import TradierDialect
 
 DEFAULT_KEY_ID = "sim-key-id"
 DEFAULT_SECRET_KEY = "sim-secret-key"
@@ -134,7 +135,8 @@ class Simulator(_Controls):
         self.book.accounts["tradier"].number = tradier_account
         self.faults = Faults()
         alpaca = AlpacaDialect(self.book, key_id, secret_key)
-        self.dialects: list[tuple[str, Any]] = [("/v2/", alpaca), ("/v1beta1/", alpaca)]
+        tradier = TradierDialect(self.book, tradier_token)
+        self.dialects: list[tuple[str, Any]] = [("/v2/", alpaca), ("/v1beta1/", alpaca), ("/v1/", tradier)]
         self._bind = (host, port)
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
