@@ -1,7 +1,8 @@
 """Broker adapters behind one interface, and the broker simulator (see the README's execution section).
 
     from autosig.brokers import AlpacaBroker, OrderRequest, Leg
-    broker = AlpacaBroker(key_id, secret_key)                 # paper; base_url=LIVE_URL for live
+    broker = AlpacaBroker(key_id, secret_key)                 # paper; base_url=alpaca.LIVE_URL for live
+    broker = TradierBroker(token, account_id)                 # sandbox; base_url=tradier.LIVE_URL for live
     order = broker.submit(OrderRequest("as-…", "option", (Leg("SPY261218C00600000", "buy", "buy_to_open"),),
                                        quantity=1, limit_price=Decimal("1.25")))
     broker.find("as-…")                                      # by client order id: Order or None
@@ -41,11 +42,13 @@ from autosig.brokers.errors import (
     RateLimited,
     Refused,
 )
+from autosig.brokers.tradier import TradierBroker
 from autosig.brokers.transport import MockTransport, Request, RequestsTransport, Response, Transport, TransportError
 
 __all__ = [
     "ACCEPTED", "CANCELED", "EXPIRED", "FILLED", "FINAL_STATUSES", "PARTIALLY_FILLED", "REJECTED", "STATUSES",
     "Account", "AlpacaBroker", "AuthRefused", "Broker", "BrokerError", "Contract", "DuplicateClientOrderId", "Leg",
     "MarketClock", "MockTransport", "NotFound", "Order", "OrderRequest", "OutcomeUnknown", "Position", "Quote",
-    "RateLimited", "Refused", "Request", "RequestsTransport", "Response", "Transport", "TransportError", "net_quote",
+    "RateLimited", "Refused", "Request", "RequestsTransport", "Response", "TradierBroker", "Transport",
+    "TransportError", "net_quote",
 ]
