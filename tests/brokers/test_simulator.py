@@ -6,13 +6,22 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import requests
 
-from autosig.brokers import AlpacaBroker, Leg, OrderRequest, OutcomeUnknown, TradierBroker
+from autosig.brokers import (
+    AlpacaBroker,
+    DuplicateClientOrderId,
+    Leg,
+    OrderRequest,
+    OutcomeUnknown,
+    RateLimited,
+    TradierBroker,
+)
 from autosig.brokers.simulator import (
     DEFAULT_KEY_ID,
     DEFAULT_SECRET_KEY,
@@ -86,3 +95,51 @@ def test_the_control_endpoint_refuses_nonsense():
         bad = requests.post(sim.url + "/_control", data=b"{not json", timeout=5)
         assert bad.status_code == 400
         assert requests.get(sim.url + "/health", timeout=5).json() == {"ok": True}
+
+
+def test_random_faults_never_make_two_orders_of_one_client_order_id():
+    """A short soak of the exactly-once protocol over random faults: send; on 429 send again; on an unknown
+    outcome look the id up and send again only when Alpaca has no such order; a duplicate means it exists."""
+    with Simulator(seed=11) as sim:
+        sim.set_quote("SPY", "599.90", "600.10")
+        sim.random_faults({"rate_limited": 0.1, "http_5xx": 0.1, "accept_then_504": 0.15, "reset": 0.1,
+                           "accept_then_reset": 0.1}, seed=4, method="POST", path="/v2/orders")
+        broker = AlpacaBroker(DEFAULT_KEY_ID, DEFAULT_SECRET_KEY, base_url=sim.url, data_url=sim.url)
+        for i in range(40):
+            order = OrderRequest(f"as-soak-{i}", "stock", (Leg("SPY", "buy"),), 1, Decimal("601"))
+            for _ in range(20):
+                try:
+                    broker.submit(order)
+                    break
+                except RateLimited:
+                    continue
+                except DuplicateClientOrderId:
+                    break
+                except OutcomeUnknown:
+                    if broker.find(order.client_order_id) is not None:
+                        break
+        counts = sim.order_counts()
+        assert counts == {f"as-soak-{i}": 1 for i in range(40)}
+        seen = sim.fault_counts()
+        assert seen["accept_then_504"] and seen["reset"] and seen["rate_limited"]
+
+
+def test_a_restart_asked_through_the_control_client_keeps_the_orders():
+    with Simulator() as sim:
+        broker = AlpacaBroker(DEFAULT_KEY_ID, DEFAULT_SECRET_KEY, base_url=sim.url, data_url=sim.url)
+        placed = broker.submit(OrderRequest("as-kept", "option", (Leg(CALL, "buy", "buy_to_open"),), 1,
+                                            Decimal("0.50")))
+        SimulatorControl(sim.url).restart_later(down_for=0.5)
+        deadline = time.monotonic() + 5
+        went_down = False
+        while True:
+            try:
+                found = broker.find("as-kept")
+                if went_down:
+                    break
+            except OutcomeUnknown as exc:
+                went_down = True
+                assert exc.maybe_sent is False  # refused while it was down: nothing was sent
+            assert time.monotonic() < deadline, "the simulator never went down and came back"
+            time.sleep(0.02)
+        assert found is not None and found.broker_order_id == placed.broker_order_id

@@ -6,6 +6,7 @@ In-process (tests):
     sim.set_quote("SPY", "599.90", "600.10")     # a marketable limit fills at the quote on the next request
     sim.set_clock(False)                         # closed: nothing fills, working day orders expire
     sim.fault(status=504, after_accept=True, method="POST", path="/v2/orders")   # accept, then answer 504
+    sim.random_faults({"accept_then_504": 0.05, "reset": 0.05}, seed=1)   # for soak runs
     sim.order_count("as-1234")                   # orders created per client order id (Alpaca) / tag (Tradier)
     sim.stop()
 
@@ -91,7 +92,18 @@ class _Controls:
                      after_accept=after_accept, count=count, method=method, path=path, kind=kind)
 
     def clear_faults(self) -> None:
+        """Drops queued faults and turns random faults off."""
         self.control("clear_faults")
+
+    def random_faults(self, rates: dict[str, float], *, seed: int | None = None, method: str | None = None,
+                      path: str | None = None) -> None:
+        """From now on each matching request without a queued fault gets, with probability rates[kind], a fault of
+        that kind (FAULT_KINDS: rate_limited, http_5xx, accept_then_504, reset, accept_then_reset, slow)."""
+        self.control("random_faults", rates=rates, seed=seed, method=method, path=path)
+
+    def restart_later(self, down_for: float = 0.5) -> None:
+        """Restarts the server (orders kept) just after answering: for a simulator in another process."""
+        self.control("restart", down_for=down_for)
 
     def partial_next(self, quantity: Any) -> None:
         """The next order placed fills at most `quantity` units, then rests until release()."""
@@ -169,6 +181,7 @@ class Simulator(_Controls):
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.drop_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -178,6 +191,10 @@ class Simulator(_Controls):
         if down_for:
             time.sleep(down_for)
         self.start()
+
+    def _restart_soon(self, down_for: float) -> None:
+        time.sleep(0.1)  # the control request that asked for it gets its answer first
+        self.restart(down_for)
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -231,6 +248,13 @@ class Simulator(_Controls):
                 self.faults.add(Fault(**fields))
             elif action == "clear_faults":
                 self.faults.clear()
+            elif action == "random_faults":
+                self.faults.random(dict(cmd["rates"]), seed=cmd.get("seed"), method=cmd.get("method"),
+                                   path=cmd.get("path"))
+            elif action == "restart":
+                delay = float(cmd.get("down_for") or 0)
+                threading.Thread(target=self._restart_soon, args=(delay,), name="broker-simulator-restart",
+                                 daemon=True).start()
             elif action == "partial_next":
                 book.partial_next.append(Decimal(str(cmd["quantity"])))
             elif action == "reject_next":

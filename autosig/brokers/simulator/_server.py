@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
 import struct
 import sys
@@ -74,10 +75,51 @@ class Server(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Breaks every open connection, as a process that stops does (kept-alive connections included)."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):
             return  # a client that went away (timeouts, resets) is routine here
         super().handle_error(request, client_address)
+
+
+def _rate_limited(rng: random.Random) -> Fault:
+    return Fault(429, headers={"Retry-After": str(rng.choice([1, 2]))}, kind="rate_limited")
+
+
+# Kinds of random faults: name -> one occurrence, drawn with the simulator's random source. The after_accept kinds
+# are the ones that make an order's outcome unknown although the broker took it.
+FAULT_KINDS: dict[str, Callable[[random.Random], Fault]] = {
+    "rate_limited": _rate_limited,
+    "http_5xx": lambda rng: Fault(rng.choice([500, 502, 503]), kind="http_5xx"),
+    "accept_then_504": lambda rng: Fault(504, after_accept=True, kind="accept_then_504"),
+    "reset": lambda rng: Fault(reset=True, kind="reset"),
+    "accept_then_reset": lambda rng: Fault(reset=True, after_accept=True, kind="accept_then_reset"),
+    "slow": lambda rng: Fault(delay=rng.uniform(0.05, 0.3), kind="slow"),
+}
 
 
 class Faults:
@@ -85,6 +127,21 @@ class Faults:
         self.lock = threading.Lock()
         self.queue: list[Fault] = []
         self.counts: Counter[str] = Counter()
+        self.mix: dict[str, float] = {}
+        self.mix_scope: tuple[str | None, str | None] = (None, None)  # (method, path prefix)
+        self.rng = random.Random()
+
+    def random(self, rates: dict[str, float], *, seed: int | None, method: str | None, path: str | None) -> None:
+        unknown = set(rates) - set(FAULT_KINDS)
+        if unknown:
+            raise KeyError(f"unknown fault kinds: {sorted(unknown)}")
+        if sum(rates.values()) > 1:
+            raise ValueError("fault rates add up to more than 1")
+        with self.lock:
+            self.mix = dict(rates)
+            self.mix_scope = (method, path)
+            if seed is not None:
+                self.rng = random.Random(seed)
 
     def add(self, fault: Fault) -> None:
         with self.lock:
@@ -93,6 +150,7 @@ class Faults:
     def clear(self) -> None:
         with self.lock:
             self.queue.clear()
+            self.mix = {}
 
     def take(self, method: str, path: str) -> Fault | None:
         with self.lock:
@@ -103,6 +161,14 @@ class Faults:
                         self.queue.remove(fault)
                     self.counts[fault.kind or _kind_of(fault)] += 1
                     return fault
+            scope = Fault(method=self.mix_scope[0], path=self.mix_scope[1])
+            if self.mix and scope.matches(method, path):
+                draw = self.rng.random()
+                for kind, rate in self.mix.items():
+                    if draw < rate:
+                        self.counts[kind] += 1
+                        return FAULT_KINDS[kind](self.rng)
+                    draw -= rate
             return None
 
 
