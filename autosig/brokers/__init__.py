@@ -1,4 +1,4 @@
-"""Broker adapters behind one interface, and the broker simulator (see the README's execution section).
+"""Broker adapters behind one interface, and the broker simulator (see the README, "Brokers").
 
     from autosig.brokers import AlpacaBroker, OrderRequest, Leg
     broker = AlpacaBroker(key_id, secret_key)                 # paper; base_url=alpaca.LIVE_URL for live

@@ -29,7 +29,7 @@ class Secrets:
 
     def scrub(self, text: str) -> str:
         for value in self._values.values():
-            if value:
+            if len(value) >= 4:  # a one-letter test key would turn every message into stars
                 text = text.replace(value, "***")
         return text
 

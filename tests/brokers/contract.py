@@ -27,6 +27,7 @@ from autosig.brokers import (
     Broker,
     BrokerError,
     Leg,
+    NotFound,
     OrderRequest,
     OutcomeUnknown,
     RateLimited,
@@ -151,6 +152,10 @@ class BrokerContract:
         assert broker.cancel(placed.broker_order_id) is True
         assert self.settled(broker, placed.broker_order_id, CANCELED).status == CANCELED
         assert broker.cancel(placed.broker_order_id) is False
+
+    def test_an_unknown_order_is_not_found(self, broker):
+        self.raises(NotFound, broker.get_order, "999999")
+        self.raises(NotFound, broker.cancel, "999999")
 
     def test_rejected_and_expired_statuses(self, sim, broker):
         sim.reject_next("no")

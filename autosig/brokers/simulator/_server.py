@@ -226,29 +226,29 @@ def make_handler(
                 return
             incoming = Incoming(method, parts.path, parse_qs(parts.query, keep_blank_values=True), self.headers, body)
             fault = faults.take(method, parts.path)
-            if fault is not None and not fault.after_accept:
-                if fault.delay and stop.wait(fault.delay):
-                    return
-                if fault.reset:
-                    self._reset()
-                    return
-                if fault.status is not None:
-                    self._send(Answer(fault.status, _fault_body(fault), dict(fault.headers)))
-                    return
+            if fault is not None and not fault.after_accept and self._suffer(fault):
+                return
             answer = route(incoming)
             if fault is not None and fault.after_accept:
                 if answer.placed is not None:
                     served(answer.placed)
-                if fault.delay and stop.wait(fault.delay):
+                if self._suffer(fault):
                     return
-                if fault.reset:
-                    self._reset()
-                    return
-                if fault.status is not None:
-                    answer = Answer(fault.status, _fault_body(fault), dict(fault.headers))
             self._send(answer)
             if answer.placed is not None:
                 served(answer.placed)
+
+        def _suffer(self, fault: Fault) -> bool:
+            """Applies the fault; True when it answered (or broke) the request, so nothing else is sent."""
+            if fault.delay and stop.wait(fault.delay):
+                return True
+            if fault.reset:
+                self._reset()
+                return True
+            if fault.status is not None:
+                self._send(Answer(fault.status, _fault_body(fault), dict(fault.headers)))
+                return True
+            return False
 
         def _control(self, method: str, body: bytes) -> None:
             if method != "POST":
