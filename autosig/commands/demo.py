@@ -1,6 +1,7 @@
-"""`autosig demo` (`make demo`): the Whop simulator, the worker and the web as three processes on loopback.
+"""`autosig demo` (`make demo`): the Whop simulator, the broker simulator, the worker (trading paper against the broker
+simulator) and the web as separate processes on loopback.
 
-Streams go to logs/demo (never the real store). Ctrl-C stops all three: each runs in its own process group, which is
+Streams go to logs/demo (never the real store). Ctrl-C stops them all: each runs in its own process group, which is
 signalled as a whole (gunicorn's workers included) and killed if it does not leave in time.
 """
 
@@ -23,6 +24,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 _STOP_GRACE_S = 8.0
+_DEMO_KEY_ID = "demo-key-id"
 # Files a previous demo left that a new one replaces (only these are removed; nothing else in the directory).
 # Lock files stay: deleting a lock someone holds would let a second writer in.
 _OLD_FILES = ("*.jsonl", "*.jsonl.torn-*", "app.log*", "*.out")
@@ -92,7 +94,7 @@ class Demo:
         if capture_first_line:
             first = proc.stdout.readline().decode("utf-8", "replace").strip()  # type: ignore[union-attr]
         thread = threading.Thread(
-            target=_echo, args=(proc.stdout, name, log, not self.args.quiet and name != "simulator"), daemon=True
+            target=_echo, args=(proc.stdout, name, log, not self.args.quiet and name not in ("simulator", "broker")), daemon=True
         )
         thread.start()
         self.threads.append(thread)
@@ -138,11 +140,28 @@ class Demo:
             print(f"autosig demo: the simulator did not start (see its output in {self.dir / 'simulator.out'})")
             return 1
         print(f"simulator: {url} (publishing an alert every {self.args.pace:g} s)", flush=True)
+        broker_env = {**self.env, "APCA_API_KEY_ID": _DEMO_KEY_ID, "APCA_API_SECRET_KEY": token}
+        broker = self._spawn(
+            "broker",
+            [sys.executable, "-m", "autosig.brokers.simulator", "--port", "0", "--walk-from-orders"],
+            broker_env,
+            capture_first_line=True,
+        )
+        if not broker.startswith("http"):
+            print(f"autosig demo: the broker simulator did not start (see {self.dir / 'broker.out'})")
+            return 1
+        print(f"broker simulator: {broker} (Alpaca's API; quotes walk around each order's price)", flush=True)
         worker_env = {
             **self.env,
             "WHOP_ALERTS_URL": url,
             "WHOP_ACCESS_TOKEN": token,
             "POLL_INTERVAL_SECONDS": str(self.args.poll_interval),
+            # paper trading against the broker simulator: decisions, orders and fills within a minute
+            "DRY_RUN": "false",
+            "AUTOSIG_BROKER": "sim",
+            "AUTOSIG_BROKER_URL": broker,
+            "APCA_API_KEY_ID": _DEMO_KEY_ID,
+            "APCA_API_SECRET_KEY": token,
         }
         main_py = ROOT / "main.py"
         worker_argv = (
@@ -152,10 +171,12 @@ class Demo:
         )
         self._spawn("worker", worker_argv, worker_env)
         print(f"worker: python main.py, streams in {self.dir}", flush=True)
+        print(f"orders: autosig orders --store file:{self.dir}   (or: autosig tail --stream orders --store "
+              f"file:{self.dir})", flush=True)  # fmt: skip
         dashboard = self._start_web()
         if dashboard:
             print(f"\nDashboard: {dashboard}\n", flush=True)
-        print("Ctrl-C stops all three.", flush=True)
+        print("Ctrl-C stops them all.", flush=True)
         while not self.stop.wait(0.25):
             for name, proc in self.procs.items():
                 code = proc.poll()
@@ -198,7 +219,7 @@ class Demo:
 
     def shutdown(self) -> None:
         """SIGTERM to every process group (worker first: it records worker.stopped), then SIGKILL what is left."""
-        order = [n for n in ("worker", "web", "simulator") if n in self.procs]
+        order = [n for n in ("worker", "web", "broker", "simulator") if n in self.procs]
         for name in order:
             _signal_group(self.procs[name].pid, signal.SIGTERM)
         deadline = time.monotonic() + _STOP_GRACE_S

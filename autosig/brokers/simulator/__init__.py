@@ -64,6 +64,10 @@ class _Controls:
         a quote walks around this price (the demo's mode)."""
         self.control("walk", symbol=symbol, price=str(price), spread_pct=spread_pct, step_pct=step_pct)
 
+    def walk_from_orders(self, *, spread_pct: float = 2.0, step_pct: float = 0.5) -> None:
+        """The demo's mode: a symbol without a quote starts walking around the price of the first order naming it."""
+        self.control("walk_from_orders", spread_pct=spread_pct, step_pct=step_pct)
+
     def set_clock(self, is_open: bool, *, next_open: Any = None, next_close: Any = None,
                   offset_seconds: float | None = None) -> None:
         self.control("set_clock", is_open=is_open, next_open=None if next_open is None else str(next_open),
@@ -228,6 +232,9 @@ class Simulator(_Controls):
                     book.walk(cmd["symbol"], price, spread, step)
                 else:
                     book.walk_unknown = (price, spread, step)
+            elif action == "walk_from_orders":
+                book.walk_from_orders = (Decimal(str(cmd.get("spread_pct", 2))) / 100,
+                                         Decimal(str(cmd.get("step_pct", 0.5))) / 100)  # fmt: skip
             elif action == "set_clock":
                 if cmd.get("offset_seconds") is not None:
                     book.clock_offset = timedelta(seconds=float(cmd["offset_seconds"]))

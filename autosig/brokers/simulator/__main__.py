@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--walk", type=float, default=None,
                         help="every listed symbol without a quote walks randomly around this price")
+    parser.add_argument("--walk-from-orders", action="store_true",
+                        help="a symbol without a quote walks around the price of the first order naming it (the demo)")
     parser.add_argument("--closed", action="store_true", help="start with the market closed")
     parser.add_argument("--tradier-account", default="VA000001")
     args = parser.parse_args(argv)
@@ -39,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.walk is not None:
         sim.walk(None, args.walk)
+    if args.walk_from_orders:
+        sim.walk_from_orders()
     if args.closed:
         sim.set_clock(False)
     stop = threading.Event()

@@ -106,6 +106,9 @@ class Book:
         self.quotes: dict[str, tuple[Decimal | None, Decimal | None, datetime]] = {}
         self.walks: dict[str, Walk] = {}
         self.walk_unknown: tuple[Decimal, Decimal, Decimal] | None = None  # (default price, spread, step)
+        # The demo's mode: a symbol without a quote starts walking at the price of the first order that names it,
+        # so alerts of any price find a market near them (spread, step).
+        self.walk_from_orders: tuple[Decimal, Decimal] | None = None
         self.orders: list[SimOrder] = []
         self.counts: Counter[tuple[str, str]] = Counter()  # (dialect, client order id) -> orders created
         self.accounts = {"alpaca": SimAccount("alpaca", "PA3SIMULATED"), "tradier": SimAccount("tradier", "VA000001")}
@@ -267,6 +270,14 @@ class Book:
                 order.status = "rejected"
             if self.partial_next:
                 order.fill_cap = self.partial_next.pop(0)
+            if self.walk_from_orders is not None and len(legs) == 1 and limit > 0:
+                symbol = legs[0].symbol
+                if symbol not in self.quotes and symbol not in self.walks:
+                    spread, step = self.walk_from_orders
+                    # centred a little inside the limit, so a buy at the alert's price (plus slippage) can fill
+                    buying = legs[0].side == "buy"
+                    mid = limit * (Decimal("0.97") if buying else Decimal("1.03"))
+                    self.walks[symbol] = Walk(mid, mid, spread, step)
             self.orders.append(order)
             self.counts[(dialect, client_order_id)] += 1
             return order
