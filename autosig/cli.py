@@ -24,6 +24,7 @@ COMMANDS = {
     "pause": "stop sending anything new to the broker until resumed",
     "resume": "let the executor decide and send again",
     "orders": "the executor's decisions, working orders, positions, P&L and caps, as tables",
+    "broker-check": "read the broker account the executor would trade with (sends no order)",
 }
 
 
