@@ -65,7 +65,7 @@ class TradierDialect:
         if path == "/v1/markets/options/chains":
             return self.chain(req)
         prefix = f"/v1/accounts/{self.account}"
-        if path.startswith("/v1/accounts/") and not path.startswith(prefix + "/") :
+        if path.startswith("/v1/accounts/") and not path.startswith(prefix + "/"):
             return Answer(401, b"Unauthorized Account", content_type="text/plain")
         rest = path[len(prefix):]
         if rest == "/balances":
@@ -170,14 +170,13 @@ class TradierDialect:
         return Answer(200, {"orders": {"order": _one_or_many([self.render(o, tags) for o in orders])}})
 
     def render(self, order: SimOrder, tags: bool) -> dict[str, Any]:
-        status = order.status if order.status != "pending" else "pending"
         doc: dict[str, Any] = {
             "id": int(order.id),
             "type": order.effect if order.instrument == "spread" else "limit",
             "symbol": order.underlying if order.instrument != "stock" else order.legs[0].symbol,
             "side": self._side(order, 0) if order.instrument != "spread" else order.legs[0].side,
             "quantity": float(order.quantity),
-            "status": status,
+            "status": order.status,
             "duration": order.time_in_force,
             "price": float(order.limit),
             "avg_fill_price": float(order.average or 0),
