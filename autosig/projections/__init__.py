@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import statistics
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -20,10 +21,25 @@ from autosig.events.record import Event
 from autosig.projections.banner import banner
 from autosig.projections.ingestion import IngestionProjection
 from autosig.projections.ledger import Ledger
+from autosig.projections.mode import mode_strip
+from autosig.projections.orders import OrdersProjection
 from autosig.projections.reviews import ReviewsProjection
 from autosig.projections.signals import DEFAULT_WINDOW, KINDS, SignalsProjection
 from autosig.projections.streams import ProblemsProjection, size_view
-from autosig.schema import PARSED, RAW, REVIEWS, WORKER, WORKER_STARTED
+from autosig.schema import (
+    CONTROL,
+    ORDER_PLANNED,
+    ORDER_SKIPPED,
+    ORDERS,
+    PARSED,
+    RAW,
+    REVIEWS,
+    WORKER,
+    WORKER_STARTED,
+)
+
+RECENT_ORDER_CHANGES = 2_000  # orders events remembered for the live stream's resume
+SHOWN_WORKING = 50  # working orders listed in /api/status (all are counted)
 
 
 class Projections:
@@ -51,6 +67,12 @@ class Projections:
         self.ledger: Ledger | None = Ledger(active_version)
         self.ledger_error: str | None = None  # why the ledger was last dropped (see _feed_ledger)
         self.reviews = ReviewsProjection()
+        # what AutoSig did with the user's money (the executor's `orders` stream and the pause switch in `control`)
+        self.orders = OrdersProjection()
+        self.last_orders: Event | None = None
+        self.last_control: Event | None = None
+        # (orders seq, decision key) of the newest changes, for the live stream's `event: order`
+        self.order_changes: deque[tuple[int, str]] = deque(maxlen=RECENT_ORDER_CHANGES)
         # What the host calls per event, one bound method per stream (bound methods, so that a copy of this object
         # applies to its own parts): the cold start applies every event ever written, so keep this path short.
         self.appliers: dict[str, Callable[[Event], None]] = {
@@ -58,6 +80,8 @@ class Projections:
             PARSED: self._apply_parsed,
             WORKER: self._apply_worker,
             REVIEWS: self.reviews.apply,
+            ORDERS: self._apply_orders,
+            CONTROL: self._apply_control,
         }
 
     def apply(self, stream: str, event: Event) -> None:
@@ -112,6 +136,31 @@ class Projections:
             if self.ledger is not None:
                 self.ledger.parser_version = self.active_version()
 
+    def _apply_orders(self, event: Event) -> None:
+        self.orders.apply(event)
+        self.last_orders = event
+        key = _decision_key(self.orders, event)
+        if key is not None:
+            self.order_changes.append((event.seq, key))
+
+    def _apply_control(self, event: Event) -> None:
+        self.orders.apply(event)
+        self.last_control = event
+
+    def orders_since(self, seq: int) -> list[tuple[int, dict[str, Any]]]:
+        """(orders seq of its latest change, entry) of every decision changed after orders seq `seq`, oldest change
+        first — what the live stream sends. Bounded by the newest RECENT_ORDER_CHANGES changes."""
+        latest: dict[str, int] = {}
+        for changed, key in self.order_changes:
+            if changed > seq:
+                latest[key] = changed
+        out = []
+        for key, changed in sorted(latest.items(), key=lambda kv: kv[1]):
+            entry = self.orders.decisions.get(key)
+            if entry is not None:
+                out.append((changed, dict(entry)))
+        return out
+
     def warm(self) -> None:
         """Builds what the first reads would otherwise build (the ledger's book: a replay of every alert)."""
         if self.ledger is not None:
@@ -122,7 +171,7 @@ class Projections:
 
     def last_events(self) -> dict[str, Event | None]:
         return {RAW: self.signals.last_raw, PARSED: self.signals.last_parsed, WORKER: self.ingestion.last_event,
-                REVIEWS: self.reviews.last_event}
+                REVIEWS: self.reviews.last_event, ORDERS: self.last_orders, CONTROL: self.last_control}
 
     def last_seq(self, stream: str) -> int:
         event = self.last_events().get(stream)
@@ -139,7 +188,7 @@ class Projections:
         latencies = self.signals.recent_latencies()
         status: dict[str, Any] = {
             "worker": ing.worker_view(),
-            "streams": size_view({s: e for s, e in self.last_events().items() if s != REVIEWS}),
+            "streams": size_view({s: e for s, e in self.last_events().items() if s in (RAW, PARSED, WORKER)}),
             "lag": {
                 "poll_age_seconds": poll_age,
                 "success_age_seconds": success_age,
@@ -152,12 +201,52 @@ class Projections:
                 },
             },
             "stale": ing.stale(now),
-            "mode": {"dry_run": bool(ing.settings["dry_run"]), "live_trading": bool(ing.settings["live_trading"])},
+            "mode": self.mode(),
             "parser_version": self.active_version(),
             "problems": self.problems.view(),
+            "execution": self.execution(now),
         }
         status["banner"] = banner(status, now)  # beyond the contract
+        status["execution"]["strip"] = mode_strip(status["execution"])  # beyond the contract
         return status
+
+    def mode(self) -> dict[str, bool]:
+        """What the executor's latest start says (dry run, or live trading); before any, the worker's settings."""
+        executor = self.orders.executor()
+        if executor is not None:
+            return {"dry_run": executor.get("mode") == "dry_run", "live_trading": executor.get("mode") == "live"}
+        ing = self.ingestion
+        return {"dry_run": bool(ing.settings["dry_run"]), "live_trading": bool(ing.settings["live_trading"])}
+
+    def execution(self, now: float) -> dict[str, Any]:
+        """The executor's state for /api/status: its mode, broker and account from its latest start (None before
+        any), whether it runs and is paused, its last decision, its open orders and today's use of each cap."""
+        book = self.orders
+        executor = book.executor() or {}
+        pause = book.paused()
+        decisions = book.decisions_view(limit=1)
+        last = decisions[0] if decisions else None
+        working = book.working() if executor else []
+        return {
+            "mode": executor.get("mode"),
+            "broker": executor.get("broker"),
+            "account": executor.get("account"),
+            "started": bool(executor),
+            "running": bool(executor.get("running")),
+            "started_at": executor.get("started_at"),
+            "stopped_at": executor.get("stopped_at"),
+            "paused": bool(pause["paused"]),
+            "pause": {k: pause.get(k) for k in ("by", "reason", "at", "cancel_entries", "seq")},
+            "last_decision": None if last is None else {
+                k: last.get(k) for k in ("seq", "decision", "reason", "status", "at", "contract", "action")
+            },
+            "orders_seq": self.last_seq(ORDERS),
+            "control_seq": self.last_seq(CONTROL),
+            "open_orders": len(working),
+            "working": [_working_view(book, order) for order in working[:SHOWN_WORKING]],
+            "caps": book.caps(now) if executor else {},
+            "realized": book.realized(now) if executor else {"total": 0.0, "today": 0.0},
+        }
 
     def parse_stats(self) -> dict[str, dict[str, int]]:
         out = {}
@@ -178,6 +267,35 @@ class Projections:
             "problem_count": self.problems.problem_count,
             "window": self.signals.window,
         }
+
+
+def _working_view(book: OrdersProjection, order: Any) -> dict[str, Any]:
+    """A working order as /api/status lists it (its age counts from `submitted_at`, else `planned_at`)."""
+    decision = book.decisions.get(order.key) or {}
+    return {
+        "client_order_id": order.client_order_id,
+        "decision_seq": decision.get("seq"),
+        "contract": decision.get("contract") or (order.contract.label if order.contract else None),
+        "action": decision.get("action"),
+        "effect": order.effect,
+        "status": order.status,
+        "quantity": order.quantity,
+        "filled_quantity": order.filled_quantity,
+        "limit_price": order.limit_price,
+        "planned_at": order.planned_at,
+        "submitted_at": order.submitted_at,
+        "cancel_requested": order.cancel_requested,
+    }
+
+
+def _decision_key(book: OrdersProjection, event: Event) -> str | None:
+    """The key of the decision an orders event changes (a decision's own key, or its order's), None for the rest."""
+    if event.type in (ORDER_PLANNED, ORDER_SKIPPED):
+        return event.key or f"seq:{event.seq}"
+    data = event.data if isinstance(event.data, dict) else {}
+    coid = data.get("client_order_id")
+    order = book.orders.get(coid) if isinstance(coid, str) else None
+    return order.key if order is not None else None
 
 
 __all__ = ["Projections"]

@@ -30,11 +30,12 @@ from typing import Any
 from autosig.events.base import EventStore, Problem
 from autosig.events.record import Event
 from autosig.projections import Projections
-from autosig.schema import PARSED, RAW, REVIEWS, STREAMS, WORKER
+from autosig.schema import CONTROL, ORDERS, PARSED, RAW, REVIEWS, WORKER
 
 log = logging.getLogger("autosig.web.host")
 
-ORDER = (RAW, PARSED, WORKER, REVIEWS)
+# raw before parsed (a parse joins its alert); orders after both (a decision shows its alert's text)
+ORDER = (RAW, PARSED, WORKER, REVIEWS, ORDERS, CONTROL)
 RETRY_SECONDS = 1.0
 SHRINK_CHECK_SECONDS = 1.0
 
@@ -52,7 +53,7 @@ class Host:
     ) -> None:
         self._open_store = open_store
         self._make = make_projections
-        self.streams = tuple(s for s in ORDER if s in streams and (s in STREAMS or s == REVIEWS))
+        self.streams = tuple(s for s in ORDER if s in streams)
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)  # notified when something was applied
         self.projections = make_projections()

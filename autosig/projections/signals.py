@@ -321,6 +321,12 @@ class SignalsProjection:
                 "reason": parse[_REASON] if parse else None, "parser_version": parse[_VER] if parse else None,
                 "signals": list(parse[_SIGNALS]) if parse else []}  # fmt: skip
 
+    def text(self, raw_seq: int) -> str | None:
+        """The text of that raw event (this version of its message, even when edited since); None outside the
+        window."""
+        raw = self._raw.get(raw_seq)
+        return raw[_TEXT] if raw is not None else None
+
     def flagged(self, why: Callable[[str | None, Any], str | None], limit: int = 100) -> list[dict]:
         """The newest version of each alert whose shown parse `why` flags (it returns the reason, else None), newest
         first, with that parse's signals and the reason as "flag" (the review queue)."""

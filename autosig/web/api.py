@@ -21,7 +21,8 @@ class BadRequest(ValueError):
     pass
 
 
-def _int_arg(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
+def int_arg(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    """A whole-number query argument; raises BadRequest naming it when it is not one or out of range."""
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
@@ -64,8 +65,8 @@ def status() -> Response:
 
 @bp.get("/signals")
 def signals() -> Response:
-    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    after_seq = _int_arg("after_seq", 0, 0)
+    limit = int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    after_seq = int_arg("after_seq", 0, 0)
     ticker = (request.args.get("ticker", "").strip() or None)
     ticker = ticker.upper() if ticker else None
     st = ensure_started()
@@ -88,7 +89,7 @@ def signals() -> Response:
 
 @bp.get("/alerts")
 def alerts() -> Response:
-    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    limit = int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     kind = request.args.get("kind", "").strip() or None
     if kind is not None and kind not in KINDS:
         raise BadRequest(f"kind must be one of {', '.join(KINDS)}")

@@ -4,6 +4,7 @@ blueprints use. The host starts lazily (first request) or from gunicorn's post_w
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from flask import Flask, current_app
@@ -19,6 +20,8 @@ from autosig.web.cache import ResponseCache
 EXTENSION = "autosig"
 # How long a request waits for the first catch-up of a freshly started process before answering with what it has.
 STARTUP_WAIT_SECONDS = 10.0
+# How long a form's POST waits for this process to apply what it appended, so the page after the redirect shows it.
+APPLY_WAIT_SECONDS = 3.0
 
 
 class WebState:
@@ -99,3 +102,17 @@ def with_web_state(status: dict[str, Any], host: Host) -> dict[str, Any]:
 def current_status(st: WebState, p: Projections, now: float) -> dict[str, Any]:
     """The /api/status object: the projections' status plus this process's own state. Call under the host lock."""
     return with_web_state(p.status(now), st.host)
+
+
+def wait_applied(st: WebState, stream: str, seq: int, timeout: float = APPLY_WAIT_SECONDS) -> bool:
+    """Waits (briefly) until this process has applied `stream` up to `seq`; False when it has not in time."""
+    deadline = time.monotonic() + timeout
+    host = st.host
+    version = host.version
+    while True:
+        if host.read(lambda p: p.last_seq(stream)) >= seq:
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        version = host.wait_change(version, min(0.2, left))

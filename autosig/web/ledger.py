@@ -14,7 +14,7 @@ from autosig.projections import Projections
 from autosig.schema import PARSED, RAW
 from autosig.web.host import ensure_started
 from autosig.web.jsonout import dumps, json_response
-from autosig.web.timetravel import Busy, PastError, requested_past
+from autosig.web.timetravel import Busy, PastError, Replay, page_status, requested_past
 
 bp = Blueprint("ledger", __name__)
 MEMO = "autosig.ledger_memo"
@@ -47,11 +47,10 @@ class _Memo:
         return self.summary
 
 
-def ledger_summary() -> tuple[dict[str, Any], str | None, _Memo]:
-    """The summary for this request (live, or as of the requested moment), that moment (None when live) and the
+def ledger_summary(past: Replay | None = None) -> tuple[dict[str, Any], str | None, _Memo]:
+    """The summary for this request (live, or as of the past view's moment), that moment (None when live) and the
     memo holding it. Shared between requests: never change it."""
     st = ensure_started()
-    past = requested_past(st)
     if past is not None:
         memo = past.memo.setdefault("ledger", _Memo())
         return past.read(lambda p: memo.get(p, 0)), rfc3339(past.at), memo
@@ -79,7 +78,7 @@ def _busy(exc: Busy) -> Response:
 
 @bp.get("/api/ledger")
 def api_ledger() -> Response:
-    summary, as_of, memo = ledger_summary()
+    summary, as_of, memo = ledger_summary(requested_past(ensure_started()))
     if as_of is not None:
         return json_response({**summary, "as_of": as_of})
     return Response(memo.encoded(summary), mimetype="application/json")
@@ -87,5 +86,8 @@ def api_ledger() -> Response:
 
 @bp.get("/ledger")
 def page() -> tuple[str, int] | str:
-    summary, as_of, _ = ledger_summary()
-    return render_template("ledger.html", ledger=summary, as_of=as_of, as_of_arg=request.args.get("as_of", ""))
+    st = ensure_started()
+    past = requested_past(st)
+    summary, as_of, _ = ledger_summary(past)
+    return render_template("ledger.html", ledger=summary, status=page_status(st, past), as_of=as_of,
+                           as_of_arg=request.args.get("as_of", ""))  # fmt: skip

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from autosig.web import stream as sse
@@ -26,16 +26,17 @@ class ProjectionCollector(Collector):
     def __init__(self, st: WebState) -> None:
         self.st = st
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         pid = str(os.getpid())
         now = self.st.now()
         host = self.st.host
 
         def snapshot(p):  # noqa: ANN001, ANN202 - a Projections, read under the host lock
             status = p.status(now)
-            return status, p.parse_stats(), p.problems.problem_count
+            unknown = sum(1 for o in p.orders.working() if o.status == "unknown")
+            return status, p.parse_stats(), p.problems.problem_count, p.orders.counts(), unknown
 
-        status, parse_stats, problem_count = host.read(snapshot)
+        status, parse_stats, problem_count, outcomes, unknown = host.read(snapshot)
 
         def gauge(name: str, doc: str, value: float | None, labels: dict[str, str] | None = None) -> GaugeMetricFamily:
             labels = {"pid": pid, **(labels or {})}
@@ -69,6 +70,20 @@ class ProjectionCollector(Collector):
                 if kind != "total":
                     parses.add_metric([pid, version, kind], float(count))
         yield parses
+        # execution (the orders stream): outcomes since the log began, the pause switch, sends of unknown outcome
+        orders = CounterMetricFamily("autosig_orders", "decisions and order outcomes in the orders stream, by outcome "
+                                     "(planned, skipped, skipped:<reason>, submitted, filled, failed:<reason>, …)",
+                                     labels=["pid", "outcome"])  # fmt: skip
+        for outcome, count in sorted(outcomes.items()):
+            orders.add_metric([pid, outcome], float(count))
+        yield orders
+        execution = status["execution"]
+        yield gauge("autosig_execution_paused", "1 while execution is paused (the latest control event)",
+                    int(execution["paused"]))  # fmt: skip
+        yield gauge("autosig_order_unknown", "orders whose send has an unknown outcome, not yet reconciled", unknown)
+        yield gauge("autosig_open_orders", "the current executor's orders not final yet", execution["open_orders"])
+        yield gauge("autosig_executor_running", "1 while the latest executor.started has no executor.stopped after it",
+                    int(execution["running"]))  # fmt: skip
         if host.ready_seconds is not None:
             yield gauge("autosig_catch_up_seconds", "seconds this process took to catch up at start", host.ready_seconds)
 

@@ -1,9 +1,10 @@
 """Live updates over Server-Sent Events (the README, "The dashboard and web API").
 
 `event: signal` carries an /api/signals entry with `id:` = the seq of its alert.parsed event, so a reconnecting
-EventSource resumes after Last-Event-ID; `event: status` carries the /api/status object when it changes and at least
-every STATUS_SECONDS; a comment line every HEARTBEAT_SECONDS keeps proxies (Railway closes idle connections after
-5 minutes) from cutting the stream. Each open stream holds one gunicorn thread, so a process serves at most
+EventSource resumes after Last-Event-ID; `event: order` carries an /api/orders entry each time its decision changes
+(planned, skipped, sent, filled, …), from the orders seq given as `orders_after` (else from now); `event: status`
+carries the /api/status object when it changes and at least every STATUS_SECONDS; a comment line every
+HEARTBEAT_SECONDS keeps proxies (Railway closes idle connections after 5 minutes) from cutting the stream. Each open stream holds one gunicorn thread, so a process serves at most
 MAX_STREAMS of them (the rest get 503) and always keeps threads for ordinary requests (see gunicorn.conf.py).
 """
 
@@ -18,6 +19,8 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, request
 
 from autosig.projections import Projections
+from autosig.schema import ORDERS, PARSED
+from autosig.web.execution import entry_view
 from autosig.web.host import WebState, current_status, ensure_started
 from autosig.web.jsonout import dumps, json_response
 
@@ -87,11 +90,18 @@ def _last_event_id() -> int | None:
     return value if value >= 0 else None
 
 
-def _snapshot(p: Projections, st: WebState, after: int, now: float) -> tuple[list, dict[str, Any]]:
-    return p.signals.signals_since(after), current_status(st, p, now)
+def _orders_after() -> int | None:
+    """`orders_after`: the orders seq a page was rendered at (its changes since are sent), else None."""
+    raw = request.args.get("orders_after", "").strip()
+    return int(raw) if raw.isdigit() else None
 
 
-def _events(st: WebState, after: int, slot: _Slot) -> Iterator[bytes]:
+def _snapshot(p: Projections, st: WebState, after: int, orders_after: int, now: float) -> tuple[list, list, dict]:
+    orders = [(seq, entry_view(p, entry)) for seq, entry in p.orders_since(orders_after)]
+    return p.signals.signals_since(after), orders, current_status(st, p, now)
+
+
+def _events(st: WebState, after: int, orders_after: int, slot: _Slot) -> Iterator[bytes]:
     host = st.host
     try:
         yield b"retry: 2000\n: connected\n\n"
@@ -108,12 +118,18 @@ def _events(st: WebState, after: int, slot: _Slot) -> Iterator[bytes]:
                 host.stopping.wait(burst)
                 changed_to = host.version
             version = changed_to
-            new, status = host.read(partial(_snapshot, st=st, after=after, now=st.now()))
+            new, orders, status = host.read(
+                partial(_snapshot, st=st, after=after, orders_after=orders_after, now=st.now())
+            )
             chunks = []
             for pseq, entries in new:
                 for entry in entries:
                     chunks.append(b"id: %d\nevent: signal\ndata: %s\n\n" % (pseq, dumps(entry)))
                 after = max(after, pseq)
+            for oseq, entry in orders:
+                # no id: Last-Event-ID stays the signals' resume point; a page resumes orders with orders_after
+                chunks.append(b"event: order\ndata: %s\n\n" % dumps(entry))
+                orders_after = max(orders_after, oseq)
             mono = time.monotonic()
             sig = _status_signature(status)
             if sig != signature or mono - last_status >= STATUS_SECONDS:
@@ -141,10 +157,13 @@ def stream() -> Response:
             {"Retry-After": "5"},
         )
     after = _last_event_id()
+    orders_after = _orders_after()
+    # a new subscriber gets what happens from now on; the page loaded the current lists itself
     if after is None:
-        # a new subscriber gets what happens from now on; the page loaded the current list itself
-        after = st.host.read(lambda p: p.last_seq("parsed"))
-    response = Response(_events(st, after, slot), mimetype="text/event-stream")
+        after = st.host.read(lambda p: p.last_seq(PARSED))
+    if orders_after is None:
+        orders_after = st.host.read(lambda p: p.last_seq(ORDERS))
+    response = Response(_events(st, after, orders_after, slot), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
     response.call_on_close(slot.release)

@@ -26,7 +26,7 @@ from autosig.clock import rfc3339
 from autosig.events import EventStore, open_store
 from autosig.projections import Projections
 from autosig.times import to_utc
-from autosig.web.host import WebState
+from autosig.web.host import WebState, current_status
 
 SETTLED_SECONDS = 60.0  # a moment this far in the past can no longer gain events
 CACHE_SIZE = 4
@@ -187,4 +187,12 @@ def past_status(p: Projections, at: float) -> dict[str, Any]:
     return status
 
 
-__all__ = ["Busy", "PastError", "PastViews", "Replay", "parse_as_of", "past_status", "replay", "requested_past", "views"]
+def page_status(st: WebState, past: Replay | None) -> dict[str, Any]:
+    """The status a page shows in its banner and mode strip: live, or as of the past view's moment."""
+    if past is not None:
+        return past.read(lambda p: past_status(p, past.at))
+    now = st.now()
+    return st.host.read(lambda p: current_status(st, p, now))
+
+
+__all__ = ["Busy", "PastError", "PastViews", "Replay", "page_status", "parse_as_of", "past_status", "replay", "requested_past", "views"]

@@ -1,5 +1,5 @@
 """A separate writer process for the server tests: reads JSON commands on stdin, appends to the store as the worker
-would, answers one JSON line per command. Usage: python feeder.py LOG_DIR"""
+(and the executor) would, answers one JSON line per command. Usage: python feeder.py LOG_DIR"""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autosig.events import open_store  # noqa: E402
 from webapp.conftest import Feed, sig  # noqa: E402
+from webapp.orders_feed import OrdersFeed  # noqa: E402
 
 
 def main() -> int:
     store = open_store(f"file:{sys.argv[1]}", writer="worker", fsync=False)
     feed = Feed(store)
+    orders = OrdersFeed(store)
     for line in sys.stdin:
         cmd = json.loads(line)
         op = cmd.pop("op")
@@ -26,6 +28,8 @@ def main() -> int:
         elif op in ("started", "completed", "failed"):
             getattr(feed, op)(**cmd)
             out = {"ok": True}
+        elif op == "orders":  # the executor's events: {"op": "orders", "call": "planned", ...its arguments}
+            out = {"result": getattr(orders, cmd.pop("call"))(**cmd)}
         else:
             out = {"error": f"unknown op {op}"}
         print(json.dumps(out), flush=True)

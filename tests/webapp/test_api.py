@@ -222,7 +222,8 @@ def test_dashboard_banner_states(make_app, feed, manual_clock):
     feed.started(live=True, dry_run=False)
     wait_until(synced(client, "worker", 4))
     html = client.get("/").get_data(as_text=True)
-    assert "LIVE_TRADING=true — not wired: no orders are sent" in html and "DRY_RUN off" in html
+    # the mode comes from the executor alone: a worker saying LIVE_TRADING=true trades nothing by itself
+    assert "Executor never started — nothing is traded" in html and "real money" not in html
 
 
 def test_create_app_starts_no_threads(env, monkeypatch):

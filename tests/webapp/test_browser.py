@@ -146,11 +146,10 @@ def test_screenshots_desktop_and_phone(site, browser):
         page = context.new_page()
         page.goto(server.url + "/")
         page.wait_for_selector("#live.live-on", timeout=5000)
-        page.wait_for_function(
-            "() => document.getElementById('live-trading').textContent.includes('not wired')", timeout=7000
-        )
+        # the worker says LIVE_TRADING=true, but only an executor's start sets the mode shown
+        page.wait_for_selector("#mode-strip[data-level='never']", timeout=7000)
         assert page.locator("#banner").is_visible()
-        assert page.locator("#live-trading").is_visible()
+        assert page.locator("#strip-headline").text_content() == "Executor never started — nothing is traded"
         # usable on a phone: nothing wider than the screen
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{name}: page is {overflow}px wider than the viewport"

@@ -1,60 +1,14 @@
-// AutoSig dashboard: keeps the server-rendered page live over /api/stream (Server-Sent Events).
-// Alert text comes from strangers: it is only ever inserted with textContent, never as HTML.
+// AutoSig dashboard: keeps the server-rendered page live over /api/stream (live.js holds the connection, the banner
+// and the mode strip). Alert text comes from strangers: it is only ever inserted with textContent, never as HTML.
 "use strict";
 
 (function () {
   const MAX_ROWS = 200;
-  const CONTACT_LOST_MS = 15000; // status arrives at least every 5 s; three missed means the page may be outdated
-  const EASTERN = "America/New_York";
-  let zone = null; // null: the viewer's own zone
+  const { $, el, getJSON, fmt, timeEl, setTime, asOf } = window.AutoSig;
   let tickerFilter = "";
-  let lastStatus = null;
-  let lastStatusAt = Date.now();
   let lastParsedSeq = null;
   let lastExtrasAt = 0;
   const seen = new Set();
-  const asOf = document.body.dataset.asOf || ""; // set on a past view (time travel)
-
-  const $ = (id) => document.getElementById(id);
-
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  // --- time ------------------------------------------------------------------------------------------------------
-
-  function fmt(iso, short) {
-    if (!iso) return "—";
-    const d = new Date(iso);
-    if (isNaN(d.getTime())) return String(iso);
-    const opts = short
-      ? { hour: "2-digit", minute: "2-digit" }
-      : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" };
-    if (zone) opts.timeZone = zone;
-    const sameDay = new Date().toDateString() === d.toDateString();
-    if (short && !sameDay) { opts.month = "short"; opts.day = "numeric"; }
-    return new Intl.DateTimeFormat(undefined, opts).format(d);
-  }
-
-  function timeEl(iso, short) {
-    if (!iso) return document.createTextNode("—");
-    const t = el("time", short ? "short" : null, fmt(iso, short));
-    t.setAttribute("datetime", iso);
-    return t;
-  }
-
-  function renderTimes(root) {
-    root.querySelectorAll("time[datetime]").forEach((t) => {
-      t.textContent = fmt(t.getAttribute("datetime"), t.classList.contains("short"));
-    });
-  }
-
-  function zoneName() {
-    return zone ? "US Eastern" : (Intl.DateTimeFormat().resolvedOptions().timeZone || "local time");
-  }
 
   // --- signals ---------------------------------------------------------------------------------------------------
 
@@ -130,12 +84,6 @@
     $("signals-empty").hidden = body.rows.length > 0;
   }
 
-  async function getJSON(url) {
-    const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    if (!r.ok) throw new Error(url + ": HTTP " + r.status);
-    return r.json();
-  }
-
   async function loadSignals() {
     let q = tickerFilter ? "&ticker=" + encodeURIComponent(tickerFilter) : "";
     if (asOf) q += "&as_of=" + encodeURIComponent(asOf);
@@ -150,43 +98,7 @@
 
   // --- status ----------------------------------------------------------------------------------------------------
 
-  const STATE_WORDS = { green: "OK", amber: "WARNING", red: "NOT INGESTING" };
-
-  function setBanner(level, headline, since, detail) {
-    const banner = $("banner");
-    banner.className = "banner banner-" + level;
-    banner.dataset.level = level;
-    $("banner-state").textContent = STATE_WORDS[level] || level;
-    $("banner-headline").textContent = headline;
-    const sinceEl = $("banner-since");
-    sinceEl.replaceChildren();
-    if (since) {
-      sinceEl.appendChild(document.createTextNode(" since "));
-      sinceEl.appendChild(timeEl(since, true));
-      sinceEl.hidden = false;
-    } else {
-      sinceEl.hidden = true;
-    }
-    $("banner-detail").textContent = detail || "";
-    document.title = "AutoSig — " + headline;
-  }
-
-  function setTime(id, iso) {
-    const node = $(id);
-    node.replaceChildren(timeEl(iso));
-  }
-
   function applyStatus(st) {
-    lastStatus = st;
-    lastStatusAt = Date.now();
-    const b = st.banner;
-    setBanner(b.level, b.headline, b.since, b.detail);
-    const dry = $("dry-run");
-    dry.textContent = "DRY_RUN " + (st.mode.dry_run ? "on" : "off");
-    dry.className = "badge " + (st.mode.dry_run ? "badge-info" : "badge-warn");
-    const live = $("live-trading");
-    live.textContent = st.mode.live_trading ? "LIVE_TRADING=true — not wired: no orders are sent" : "LIVE_TRADING off";
-    live.className = "badge " + (st.mode.live_trading ? "badge-loud" : "badge-quiet");
     setTime("f-last-poll", st.worker.last_poll_at);
     setTime("f-last-success", st.worker.last_success_at);
     $("f-failures").textContent = String(st.worker.consecutive_failures);
@@ -209,20 +121,6 @@
     if (st.streams.parsed.seq !== lastParsedSeq && Date.now() - lastExtrasAt > 5000) {
       lastParsedSeq = st.streams.parsed.seq;
       refreshExtras();
-    }
-  }
-
-  // Without word from the server the page must not keep claiming that all is well.
-  function watchContact() {
-    if (Date.now() - lastStatusAt > CONTACT_LOST_MS) {
-      setBanner(
-        "amber",
-        "No contact with the AutoSig web service",
-        new Date(lastStatusAt).toISOString(),
-        "The state shown may be outdated; the page keeps trying to reconnect."
-      );
-      $("live").textContent = "disconnected";
-      $("live").className = "live live-off";
     }
   }
 
@@ -321,32 +219,14 @@
     box.replaceChildren(svg);
   }
 
-  // --- live stream -----------------------------------------------------------------------------------------------
-
-  function connect() {
-    const es = new EventSource("/api/stream");
-    es.addEventListener("open", () => {
-      $("live").textContent = "live";
-      $("live").className = "live live-on";
-    });
-    es.addEventListener("signal", (e) => addSignal(JSON.parse(e.data), true));
-    es.addEventListener("status", (e) => applyStatus(JSON.parse(e.data)));
-    es.addEventListener("error", () => {
-      $("live").textContent = "reconnecting…";
-      $("live").className = "live live-off";
-    });
-  }
-
   function init() {
-    renderTimes(document);
-    $("tz-name").textContent = zoneName();
+    $("tz-name").textContent = window.AutoSig.zoneName();
     $("tz-toggle").addEventListener("click", () => {
-      zone = zone ? null : EASTERN;
+      const eastern = window.AutoSig.toggleEastern();
       const btn = $("tz-toggle");
-      btn.textContent = zone ? "Show local time" : "Show US Eastern";
-      btn.setAttribute("aria-pressed", zone ? "true" : "false");
-      $("tz-name").textContent = zoneName();
-      renderTimes(document);
+      btn.textContent = eastern ? "Show local time" : "Show US Eastern";
+      btn.setAttribute("aria-pressed", eastern ? "true" : "false");
+      $("tz-name").textContent = window.AutoSig.zoneName();
       renderChart(null);
     });
     $("ticker-form").addEventListener("submit", (e) => {
@@ -362,11 +242,10 @@
     // Rebuild the list from the API once so live rows and listed rows share one de-duplication key.
     loadSignals().catch(() => {});
     refreshExtras();
-    if (asOf) return; // a past view: no live updates, and no "contact lost" warnings about the present
-    connect();
-    setInterval(watchContact, 1000);
   }
 
+  window.AutoSig.on("signal", (s) => addSignal(s, true));
+  window.AutoSig.on("status", applyStatus);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();
