@@ -1,8 +1,10 @@
 """Stall alarms and signal notifications: pushes a message to AUTOSIG_NOTIFY_URL when ingestion turns stale, when
-Whop rejects the token, when ingestion recovers, once a day with the heads of every stream, and optionally per new
-signal.
+Whop rejects the token, when ingestion recovers, once a day with the heads of every stream, optionally per new
+signal, and for execution: every fill, refusal, unknown or unverified outcome, missed exit, pause and resume, and the
+daily loss cap reached.
 
     machine.py   the pure state machine: apply(event) per stream, due(now) -> the messages not yet delivered
+    orders.py    its part for the orders and control streams
     messages.py  the message, its id, and the Discord / Slack / plain JSON bodies
     deliver.py   one message, POSTed with retries and backoff until the receiver accepts it
     election.py  one sender among every web process (the store's notifier lease)

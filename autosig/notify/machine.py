@@ -28,9 +28,10 @@ from typing import Any
 from autosig.clock import rfc3339
 from autosig.events.record import Event
 from autosig.notify.messages import AUTH_FAILED, HEADS, INGESTION, RECOVERED, SIGNAL, STALE, Message
+from autosig.notify.orders import OrderAlarms
 from autosig.projections.banner import human_duration, reason_text
 from autosig.projections.ingestion import IngestionProjection, epoch
-from autosig.schema import NOTIFICATION_DELIVERED, POLL_COMPLETED, POLL_FAILED
+from autosig.schema import CONTROL, NOTIFICATION_DELIVERED, ORDERS, POLL_COMPLETED, POLL_FAILED
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,34 @@ class Baseline:
     worker_seq: int
     parsed_seq: int
     at: float  # epoch seconds
+    # where the orders and control streams stood; None in a baseline written before they existed (then their
+    # events stamped up to `at` are history)
+    orders_seq: int | None = None
+    control_seq: int | None = None
 
     def as_data(self) -> dict[str, Any]:
-        return {"worker_seq": self.worker_seq, "parsed_seq": self.parsed_seq, "at": rfc3339(self.at)}
+        data: dict[str, Any] = {"worker_seq": self.worker_seq, "parsed_seq": self.parsed_seq, "at": rfc3339(self.at)}
+        for name in ("orders_seq", "control_seq"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        return data
 
     @classmethod
     def from_event(cls, event: Event) -> Baseline:
         d = event.data
-        return cls(int(d.get("worker_seq") or 0), int(d.get("parsed_seq") or 0), epoch(d.get("at")) or 0.0)
+
+        def seq(name: str) -> int | None:
+            return int(d[name]) if isinstance(d.get(name), int) else None
+
+        return cls(int(d.get("worker_seq") or 0), int(d.get("parsed_seq") or 0), epoch(d.get("at")) or 0.0,
+                   seq("orders_seq"), seq("control_seq"))  # fmt: skip
+
+    def history(self, stream: str, event: Event) -> bool:
+        """Whether an orders or control event happened before notifications began."""
+        seq = self.orders_seq if stream == ORDERS else self.control_seq
+        if seq is not None:
+            return event.seq <= seq
+        return (epoch(event.ts) or 0.0) <= self.at
 
 
 class NotifyMachine:
@@ -75,7 +96,8 @@ class NotifyMachine:
         self.first_worker_ts: float | None = None
         self.auth_since: int | None = None  # seq of the failure that opened the current auth episode
         self.max_raw_seq = 0  # newest raw alert any parse referred to
-        self.applied = {"worker": 0, "parsed": 0, "notifications": 0}
+        self.orders = OrderAlarms()  # fills, refusals, unknown outcomes, missed exits, the pause switch, the loss cap
+        self.applied = {"worker": 0, "parsed": 0, "notifications": 0, ORDERS: 0, CONTROL: 0}
 
     # --- apply ---------------------------------------------------------------------------------------------------
 
@@ -86,6 +108,16 @@ class NotifyMachine:
             self.apply_parsed(event)
         elif stream == "notifications":
             self.apply_notification(event)
+        elif stream in (ORDERS, CONTROL):
+            self.apply_orders(stream, event)
+
+    def apply_orders(self, stream: str, event: Event) -> None:
+        """An orders or control event: the alarms it raises are sent unless it is history (state is kept either way)."""
+        self.applied[stream] = event.seq
+        messages = self.orders.apply(event)
+        if not self.baseline.history(stream, event):
+            for message in messages:
+                self._add(message)
 
     def apply_notification(self, event: Event) -> None:
         self.applied["notifications"] = event.seq

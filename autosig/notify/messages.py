@@ -22,7 +22,7 @@ DISCORD_LIMIT = 2000  # Discord rejects longer content with 400; Slack's limit i
 SLACK_LIMIT = 40000
 
 # kinds
-INGESTION, SIGNAL, HEADS = "ingestion", "signal", "heads"
+INGESTION, SIGNAL, HEADS, ORDERS = "ingestion", "signal", "heads", "orders"
 # states of an ingestion message
 STALE, AUTH_FAILED, RECOVERED = "stale", "auth_failed", "recovered"
 
@@ -30,8 +30,10 @@ STALE, AUTH_FAILED, RECOVERED = "stale", "auth_failed", "recovered"
 @dataclass(frozen=True)
 class Message:
     id: str
-    kind: str  # ingestion | signal | heads
-    state: str  # stale | auth_failed | recovered (ingestion), signal, heads
+    kind: str  # ingestion | signal | heads | orders
+    # stale | auth_failed | recovered (ingestion), signal, heads; orders: filled, rejected, refused, unknown,
+    # unverified, id_collision, expired_unsent, exit_missed, paused, resumed, loss_cap
+    state: str
     text: str
     at: str  # RFC 3339: when the change happened (not when it is sent)
     details: dict[str, Any] = field(default_factory=dict)

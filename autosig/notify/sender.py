@@ -2,8 +2,9 @@
 
 One per web process, on a background thread; only the elected one works:
 
-1. elected (see election.py: the store's notifier lease), it reads the notifications stream (what was delivered; the baseline, appended on the
-   very first run), then the worker stream (and parsed, with signals on) into a fresh NotifyMachine;
+1. elected (see election.py: the store's notifier lease), it reads the notifications stream (what was delivered; the
+   baseline, appended on the very first run), then the worker, orders and control streams (and parsed, with signals
+   on) into a fresh NotifyMachine;
 2. follows those streams on tailing threads, applying each event under a lock;
 3. every tick, and whenever an event arrives, sends what machine.due(now) lists, oldest first, each retried with
    backoff until delivered, and records each delivery as a `notification.delivered` event keyed by the message id.
@@ -28,7 +29,7 @@ from autosig.notify.election import Election, StoreElection
 from autosig.notify.heads import heads_message
 from autosig.notify.machine import Baseline, NotifyMachine
 from autosig.notify.messages import HEADS, Message, target
-from autosig.schema import NOTIFICATIONS, NOTIFY_BASELINE, PARSED, WORKER
+from autosig.schema import CONTROL, NOTIFICATIONS, NOTIFY_BASELINE, ORDERS, PARSED, WORKER
 from autosig.schema.notifications import notification_delivered, notify_baseline
 from autosig.startup import active_version
 
@@ -132,7 +133,8 @@ class Sender:
         base = next((e for e in notes if e.type == NOTIFY_BASELINE), None)
         if base is None:
             # The very first sender: notifications begin here; what happened before is history (machine.py).
-            data = Baseline(store.last_seq(WORKER), store.last_seq(PARSED), self.clock.time()).as_data()
+            data = Baseline(store.last_seq(WORKER), store.last_seq(PARSED), self.clock.time(),
+                            store.last_seq(ORDERS), store.last_seq(CONTROL)).as_data()  # fmt: skip
             (base,) = store.append_many(NOTIFICATIONS, [notify_baseline(data)])
         s = self.settings
         machine = NotifyMachine(
@@ -150,6 +152,9 @@ class Sender:
         if s.notify_signals:
             for event in store.read(PARSED, on_problem=_skip):
                 machine.apply_parsed(event)
+        for stream in (ORDERS, CONTROL):
+            for event in store.read(stream, on_problem=_skip):
+                machine.apply_orders(stream, event)
         return machine
 
     def _follow(self, store: EventStore, stream: str, machine: NotifyMachine, stop: threading.Event) -> None:
@@ -181,7 +186,7 @@ class Sender:
             machine = self._catch_up(store)
             with self.lock:
                 self.machine = machine
-            streams = [WORKER] + ([PARSED] if self.settings.notify_signals else [])
+            streams = [WORKER, ORDERS, CONTROL] + ([PARSED] if self.settings.notify_signals else [])
             followers = [
                 threading.Thread(target=self._follow, args=(store, s, machine, follow_stop), daemon=True,
                                  name=f"autosig-notify-{s}")
