@@ -7,11 +7,13 @@ import hashlib
 from pathlib import Path
 
 from webapp.conftest import sig, wait_until
+from webapp.orders_feed import OrdersFeed
 
 from security.conftest import concrete_paths
 
 QUERIES = ["", "?limit=1", "?limit=500&ticker=spy&after_seq=1", "?kind=unparseable", "?kind=x", "?limit=-1",
-           "?after_seq=99999999", "?last_event_id=1"]
+           "?after_seq=99999999", "?last_event_id=1", "?status=skipped", "?status=filled&orders_after=1",
+           "?csrf_token=1.x&reason=x&cancel_entries=true"]
 
 
 def snapshot(log_dir: Path) -> dict[str, tuple[int, str, int]]:
@@ -43,12 +45,18 @@ def test_every_get_route_leaves_the_store_unchanged(make_app, feed, store, log_d
     feed.completed()
     feed.failed()
     feed.alert("BTO SPY 600c @ 1", signals=[sig("SPY")])
-    _, last = feed.alert("what a day", kind="unparseable", reason="no strike")
+    raw_seq, last = feed.alert("what a day", kind="unparseable", reason="no strike")
+    orders = OrdersFeed(store)
+    orders.started(mode="paper", broker="sim", account="PA31234")
+    coid = orders.planned(raw_seq - 1, "m1")
+    orders.submitted(coid)
+    orders.skipped(raw_seq, "m2", "no_price")
+    orders.paused(by="cli")
     with (log_dir / "alerts_parsed.jsonl").open("ab") as f:
         f.write(b'{"torn tail, never surfaced')  # only writers quarantine a torn tail; readers leave it
     before = snapshot(log_dir)
-    assert {"alerts_raw.jsonl", "alerts_parsed.jsonl", "worker.jsonl"} <= set(before)
-    seqs = {s: store.last_seq(s) for s in ("raw", "parsed", "worker")}
+    assert {"alerts_raw.jsonl", "alerts_parsed.jsonl", "worker.jsonl", "orders.jsonl", "control.jsonl"} <= set(before)
+    seqs = {s: store.last_seq(s) for s in ("raw", "parsed", "worker", "orders", "control")}
     for extra in ({}, {"DASHBOARD_PASSWORD": "pw-for-get-test"}):
         app = make_app(**extra)
         client = app.test_client()
@@ -61,5 +69,5 @@ def test_every_get_route_leaves_the_store_unchanged(make_app, feed, store, log_d
             client.head(path, headers=headers)
             client.options(path, headers=headers)
     assert snapshot(log_dir) == before
-    assert {s: store.last_seq(s) for s in ("raw", "parsed", "worker")} == seqs
+    assert {s: store.last_seq(s) for s in ("raw", "parsed", "worker", "orders", "control")} == seqs
 

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 from webapp.conftest import Feed, sig
+from webapp.orders_feed import OrdersFeed
 from webapp.test_gunicorn import Feeder, Server
 
 from autosig.events import open_store
@@ -45,6 +46,20 @@ def hostile_site(tmp_path_factory):
     # hostile strings in the worker's own records: a failure detail shows in the banner and the facts
     feed.failed(reason="network", status=None, detail=PAYLOADS[1] + PAYLOADS[0])
     feed.completed()
+    # and in the executor's: decisions about hostile alerts, hostile contract names, details and pause reasons
+    orders = OrdersFeed(store, channel="chat_feed_x")
+    orders.started(mode="paper", broker=PAYLOADS[2], account=PAYLOADS[5])
+    for n, payload in enumerate(PAYLOADS[:10]):
+        raw_seq, _ = feed.alert(payload + " (decided)", source_id=f"hostile_{n}", signals=[sig(f"D{n}")])
+        if n % 2:
+            orders.skipped(raw_seq, f"hostile_{n}", "no_price", detail=payload, ticker=payload, action=payload,
+                           exit_missed=True)
+        else:
+            coid = orders.planned(raw_seq, f"hostile_{n}", ticker=payload, quantity=1)
+            orders.submitted(coid)
+            orders.updated(coid, "filled", 1, 1.0)
+    orders.reconciled(1, PAYLOADS[0], ours=1, brokers=0, change=PAYLOADS[1])
+    orders.paused(reason=PAYLOADS[3], by=PAYLOADS[4])
     store.close()
     server = Server(log_dir)
     feeder = Feeder(log_dir)
@@ -105,6 +120,14 @@ def test_every_page_runs_nothing_and_shows_text_literally(hostile_site, browser)
                 reasons = set(page.locator("#unparsed-list .reason").all_text_contents())
                 assert reasons & set(PAYLOADS), "hostile reasons not shown"
                 assert PAYLOADS[1] in page.locator("#last-error-text").text_content()
+            if path == "/orders":
+                texts = page.locator("#decisions pre.alert-text").all_text_contents()
+                for payload in PAYLOADS[:10]:
+                    assert payload + " (decided)" in texts, f"alert text not shown literally on /orders: {payload!r}"
+                details = page.locator("#decisions .d-detail").all_text_contents()
+                assert set(PAYLOADS[1:10:2]) <= set(details)
+                assert PAYLOADS[3] in page.locator("#pause-state").text_content()
+            assert PAYLOADS[3] in page.locator("#strip-paused-text").text_content(), path
             # the raw HTML carries no payload unescaped
             html = requests.get(server.url + path, timeout=10).text
             for payload in PAYLOADS:
@@ -135,6 +158,41 @@ def test_live_updates_insert_hostile_strings_as_text(hostile_site, browser):
             summary.click()
         page.wait_for_timeout(200)
         assert page.evaluate(NOT_RUN), page.evaluate("window.__pwned")
+        assert page.errors == []
+    finally:
+        context.close()
+
+
+def test_live_orders_insert_hostile_strings_as_text(hostile_site, browser):
+    server, feeder, _ = hostile_site
+    context, page = open_page(browser, server.url + "/orders")
+    try:
+        page.wait_for_selector("#live.live-on", timeout=5000)
+        for n, payload in enumerate(PAYLOADS[:12]):
+            raw = feeder("alert", text=payload + " live order", tickers=[f"LO{n}"], source_id=f"live_order_{n}")
+            if n % 2:
+                feeder("orders", call="skipped", raw_seq=raw["raw_seq"], source_id=f"live_order_{n}",
+                       reason="market_closed", detail=payload, ticker=payload, action=payload)
+            else:
+                feeder("orders", call="planned", raw_seq=raw["raw_seq"], source_id=f"live_order_{n}", ticker=payload)
+        feeder("orders", call="paused", reason=PAYLOADS[0], by=PAYLOADS[1])
+        page.wait_for_function("() => document.querySelectorAll('#decisions li').length >= 22", timeout=5000)
+        page.wait_for_selector("#mode-strip[data-paused='true']", timeout=5000)
+        page.wait_for_timeout(300)
+        assert page.evaluate(NOT_RUN), page.evaluate("window.__pwned")
+        texts = page.locator("#decisions pre.alert-text").all_text_contents()
+        for payload in PAYLOADS[:12]:
+            assert payload + " live order" in texts
+        assert PAYLOADS[0] in page.locator("#strip-paused-text").text_content()
+        injected = page.locator("#decisions img, #decisions iframe, #decisions script, #mode-strip img")
+        assert injected.count() == 0
+        for summary in page.locator("#decisions summary").all()[:12]:
+            summary.click()
+        for link in page.locator("#decisions a.d-reason").all()[:6]:
+            link.click()
+        page.wait_for_timeout(200)
+        assert page.evaluate(NOT_RUN), page.evaluate("window.__pwned")
+        assert page.url.startswith(server.url + "/orders")  # a hostile reason never made a link elsewhere
         assert page.errors == []
     finally:
         context.close()
