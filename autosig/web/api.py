@@ -35,15 +35,23 @@ def int_arg(name: str, default: int, minimum: int, maximum: int | None = None) -
     return min(value, maximum) if maximum is not None else value
 
 
-@bp.errorhandler(BadRequest)
-@bp.errorhandler(PastError)
 def _bad_request(exc: ValueError) -> Response:
     return json_response({"error": str(exc)}, 400)
 
 
-@bp.errorhandler(Busy)
 def _busy(exc: Busy) -> Response:
     return json_response({"error": str(exc)}, 503, {"Retry-After": "5"})
+
+
+def json_errors(blueprint: Blueprint) -> None:
+    """A blueprint answers bad arguments and unusable as_of values with 400, and a busy replay with 503 and
+    Retry-After, as JSON."""
+    for exc in (BadRequest, PastError):
+        blueprint.register_error_handler(exc, _bad_request)
+    blueprint.register_error_handler(Busy, _busy)
+
+
+json_errors(bp)
 
 
 def with_reviews(p: Projections, alerts: list[dict]) -> list[dict]:

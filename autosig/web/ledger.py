@@ -12,9 +12,10 @@ from flask import Blueprint, Response, current_app, render_template, request
 from autosig.clock import rfc3339
 from autosig.projections import Projections
 from autosig.schema import PARSED, RAW
+from autosig.web.api import json_errors
 from autosig.web.host import ensure_started
 from autosig.web.jsonout import dumps, json_response
-from autosig.web.timetravel import Busy, PastError, Replay, page_status, requested_past
+from autosig.web.timetravel import Busy, Replay, page_status, requested_past
 
 bp = Blueprint("ledger", __name__)
 MEMO = "autosig.ledger_memo"
@@ -66,14 +67,7 @@ def ledger_summary(past: Replay | None = None) -> tuple[dict[str, Any], str | No
         raise Busy(f"the paper ledger's temporary storage failed ({exc}); it is built again on request") from exc
 
 
-@bp.errorhandler(PastError)
-def _bad_as_of(exc: PastError) -> Response:
-    return json_response({"error": str(exc)}, 400)
-
-
-@bp.errorhandler(Busy)
-def _busy(exc: Busy) -> Response:
-    return json_response({"error": str(exc)}, 503, {"Retry-After": "5"})
+json_errors(bp)
 
 
 @bp.get("/api/ledger")

@@ -17,7 +17,7 @@ from autosig.clock import rfc3339
 from autosig.projections import Projections
 from autosig.schema import ORDER_STATUSES, ORDERS
 from autosig.web import control
-from autosig.web.api import DEFAULT_LIMIT, MAX_LIMIT, BadRequest, int_arg
+from autosig.web.api import DEFAULT_LIMIT, MAX_LIMIT, BadRequest, int_arg, json_errors
 from autosig.web.execution import order_entries, positions_view, working_view
 from autosig.web.forms import Refused
 from autosig.web.host import WebState, current_status, ensure_started
@@ -32,15 +32,7 @@ PAGE_DECISIONS = 100
 STATUS_FILTERS = ("planned", "skipped", "dry_run", "unknown", "failed", *ORDER_STATUSES)
 
 
-@bp.errorhandler(BadRequest)
-@bp.errorhandler(PastError)
-def _bad_request(exc: ValueError) -> Response:
-    return json_response({"error": str(exc)}, 400)
-
-
-@bp.errorhandler(Busy)
-def _busy(exc: Busy) -> Response:
-    return json_response({"error": str(exc)}, 503, {"Retry-After": "5"})
+json_errors(bp)
 
 
 @bp.errorhandler(Refused)
