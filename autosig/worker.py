@@ -73,7 +73,7 @@ class Worker:
         )
         self.clients = [factory(url) for url in settings.whop_alerts_urls]
         self.version = active_version(settings)
-        self.index = RawIndex(store)
+        self.index = RawIndex(store, channels=[c.channel for c in self.clients])
         self.ingest = Ingest(
             store,
             self.clients,

@@ -136,3 +136,41 @@ def write_aside(directory: Path, name: str, data: bytes, *, private: bool, fsync
         except OSError:
             pass
         raise StoreError(f"cannot write {name}: {os.strerror(exc.errno or 0)}") from None
+
+
+class FileLeasing:
+    """The file store's named leases and aside data, mixed into FileStore, which provides _pid, _after_fork(),
+    _leases (FileLeases), directory and fsync."""
+
+    _pid: int
+    _leases: FileLeases
+    directory: Path
+    fsync: bool
+
+    def _after_fork(self) -> None:  # pragma: no cover - provided by FileStore
+        raise NotImplementedError
+
+    def try_acquire_lease(self, name: str, holder: str, seconds: float = 30.0) -> str | None:
+        if os.getpid() != self._pid:
+            self._after_fork()
+        try:
+            return self._leases.try_acquire(name, holder)
+        except OSError as exc:
+            raise StoreError(f"cannot take the {name} lease: {os.strerror(exc.errno or 0)}") from None
+
+    def lease_seconds_left(self, name: str) -> float:
+        if os.getpid() != self._pid:
+            self._after_fork()
+        return self._leases.seconds_left(name)
+
+    def release_lease(self, name: str) -> None:
+        if os.getpid() != self._pid:
+            return
+        self._leases.release(name)
+
+    def read_aside(self, name: str) -> bytes | None:
+        return read_aside(self.directory, name)
+
+    def write_aside(self, name: str, data: bytes, *, private: bool = False) -> None:
+        write_aside(self.directory, name, data, private=private, fsync=self.fsync)
+

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from autosig.events._pg_reading import PAGE
 from autosig.events.base import ProblemHandler
-from autosig.events.postgres import PAGE
 from autosig.events.record import Event
 
 if TYPE_CHECKING:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from autosig.clock import Clock, rfc3339
 from autosig.events import _file_aside as aside
+from autosig.events._file_aside import FileLeasing
 from autosig.events._file_reading import (
     READ_BUFFER,
     STREAM_NAME,
@@ -55,7 +56,7 @@ def fsync_fd(fd: int) -> None:
     os.fsync(fd)
 
 
-class FileStore(FileReading, EventStore):
+class FileStore(FileReading, FileLeasing, EventStore):
     """Streams as JSONL files in `directory`. Options: clock (Clock), tail_poll_seconds (float), watch (bool)."""
 
     def __init__(
@@ -337,32 +338,6 @@ class FileStore(FileReading, EventStore):
                 return None if offset is None else self._event_at(fd, offset)
             except OSError as exc:
                 raise StoreError(f"cannot read stream {stream}: {os.strerror(exc.errno or 0)}") from None
-
-    # --- named leases and what is kept beside the streams ------------------------------------------------------
-
-    def try_acquire_lease(self, name: str, holder: str, seconds: float = 30.0) -> str | None:
-        if os.getpid() != self._pid:
-            self._after_fork()
-        try:
-            return self._leases.try_acquire(name, holder)
-        except OSError as exc:
-            raise StoreError(f"cannot take the {name} lease: {os.strerror(exc.errno or 0)}") from None
-
-    def lease_seconds_left(self, name: str) -> float:
-        if os.getpid() != self._pid:
-            self._after_fork()
-        return self._leases.seconds_left(name)
-
-    def release_lease(self, name: str) -> None:
-        if os.getpid() != self._pid:
-            return
-        self._leases.release(name)
-
-    def read_aside(self, name: str) -> bytes | None:
-        return aside.read_aside(self.directory, name)
-
-    def write_aside(self, name: str, data: bytes, *, private: bool = False) -> None:
-        aside.write_aside(self.directory, name, data, private=private, fsync=self.fsync)
 
     def close(self) -> None:
         if os.getpid() == self._pid:

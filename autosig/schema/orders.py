@@ -152,6 +152,12 @@ def executor_stopped(reason: str) -> Draft:
 # --- decisions -------------------------------------------------------------------------------------------------------
 
 
+def _about(raw_seq: int, parsed_seq: int, channel: str, source_id: str, signal_index: int) -> dict[str, Any]:
+    """What every decision says of the signal it decides."""
+    return {"raw_seq": raw_seq, "parsed_seq": parsed_seq, "channel": channel, "source_id": source_id,
+            "signal_index": signal_index}  # fmt: skip
+
+
 def order_planned(
     *,
     raw_seq: int,
@@ -174,11 +180,7 @@ def order_planned(
 ) -> Draft:
     """A decision to send (in dry_run: to record, final, never sent). legs: {symbol, side, position_intent, ratio}."""
     data = {
-        "raw_seq": raw_seq,
-        "parsed_seq": parsed_seq,
-        "channel": channel,
-        "source_id": source_id,
-        "signal_index": signal_index,
+        **_about(raw_seq, parsed_seq, channel, source_id, signal_index),
         "mode": mode,
         "broker": broker,
         "account": account[-4:] if account else account,
@@ -210,11 +212,7 @@ def order_skipped(
     if reason not in SKIP_REASONS:
         raise ValueError(f"unknown skip reason {reason!r}")
     data = {
-        "raw_seq": raw_seq,
-        "parsed_seq": parsed_seq,
-        "channel": channel,
-        "source_id": source_id,
-        "signal_index": signal_index,
+        **_about(raw_seq, parsed_seq, channel, source_id, signal_index),
         "reason": reason,
         "detail": _detail(detail),
         **more,

@@ -1,4 +1,4 @@
-"""A Whop-compatible listing server on loopback, for the demo and the tests (DESIGN §4, §8).
+"""A Whop-compatible listing server on loopback, for the demo and the tests (the README, "The worker" and "Tests").
 
 In-process:
     sim = Simulator(token="t").start()        # serves the bundled corpus at sim.url

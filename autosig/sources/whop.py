@@ -1,4 +1,4 @@
-"""The Whop v1 listing client (DESIGN §4): one page per call, every failure classified.
+"""The Whop v1 listing client (the README, "The worker"): one page per call, every failure classified.
 
     client = WhopClient(url, token)
     page = client.fetch_page(after=None)      # newest first; page.end_cursor / page.has_next_page

@@ -54,10 +54,18 @@ class MessageIndex:
 
     A worker keeps a copy beside the store (dumps/loads; see RawIndex), so a restart need not rebuild it."""
 
-    __slots__ = ("_load", "_hashes", "_positions", "_tags", "_mask", "_limit", "_count", "_earlier", "_untagged")
+    __slots__ = ("_load", "_id_at", "_hashes", "_positions", "_tags", "_mask", "_limit", "_count", "_earlier", "_untagged")
 
-    def __init__(self, load: Callable[[int], Event | None], capacity: int = 1024) -> None:
+    def __init__(
+        self,
+        load: Callable[[int], Event | None],
+        capacity: int = 1024,
+        id_at: Callable[[int], Any] | None = None,
+    ) -> None:
         self._load = load
+        # which message the version at a position belongs to: what a hash match is confirmed with (the owner may know
+        # it without loading the event)
+        self._id_at = id_at or (lambda position: _source_id(load(position)))
         self._count = 0
         self._earlier: dict[int, int] = {}
         self._untagged: set[int] = set()
@@ -88,7 +96,7 @@ class MessageIndex:
         while (pos := positions[i]) != _EMPTY:
             if hashes[i] == h and (
                 (tag is not None and tags[i] == tag and pos not in self._untagged)
-                or _source_id(self._load(pos)) == source_id
+                or self._id_at(pos) == source_id
             ):
                 return i
             i = (i + 1) & mask
@@ -104,7 +112,7 @@ class MessageIndex:
         # _slot(source_id, h), inlined: a start calls this once per raw event
         i = h & mask
         while (before := positions[i]) != _EMPTY:
-            if hashes[i] == h and _source_id(self._load(before)) == source_id:
+            if hashes[i] == h and self._id_at(before) == source_id:
                 self._earlier[position] = before
                 self._untagged.discard(before)
                 break
@@ -149,7 +157,9 @@ class MessageIndex:
         return dump_tables(tables, {"count": self._count, "state": state})
 
     @classmethod
-    def loads(cls, data: bytes, load: Callable[[int], Event | None]) -> tuple[MessageIndex, dict[str, Any]] | None:
+    def loads(
+        cls, data: bytes, load: Callable[[int], Event | None], id_at: Callable[[int], Any] | None = None
+    ) -> tuple[MessageIndex, dict[str, Any]] | None:
         """(the index, the state saved with it) from bytes written by dumps(); None when they are not usable."""
         loaded = parse_tables(data, "qqQqqq")
         if loaded is None:
@@ -162,6 +172,7 @@ class MessageIndex:
             return None
         index = cls.__new__(cls)
         index._load, index._count = load, count
+        index._id_at = id_at or (lambda position: _source_id(load(position)))
         index._hashes, index._positions, index._tags = hashes, positions, tags
         index._mask, index._limit = size - 1, size * 2 // 3
         index._earlier = dict(zip(earlier_from, earlier_to, strict=True))

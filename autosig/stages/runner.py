@@ -86,25 +86,29 @@ class StageRunner:
 
     def process(self, events: Iterable[Event], *, keep_from: int | None = None) -> int:
         """Handles `events` (input events in seq order; those at or before the position are skipped) and appends the
-        outputs in batches. A stop request ends it between two events, except that events with seq >= keep_from are
-        always handled (the worker's own fresh alerts: a stopped worker leaves none of its own unparsed). Returns how
-        many input events were handled."""
+        outputs in batches. The position moves past an event only once its outputs are appended, so a failed append
+        (disk full, database down) leaves it to the next try. A stop request ends it between two events, except that
+        events with seq >= keep_from are always handled (the worker's own fresh alerts: a stopped worker leaves none
+        of its own unparsed). Returns how many input events were handled."""
         handled = 0
         pending: list[Draft] = []
+        through = self.position
         try:
             for event in events:
-                if event.seq <= self.position:
+                if event.seq <= through:
                     continue
                 if self.stopping() and (keep_from is None or event.seq < keep_from):
                     raise _Stop
                 pending.extend(self.stage.handle(event))
-                self.position = event.seq
+                through = event.seq
                 handled += 1
                 if len(pending) >= self.batch:
                     self._append(pending)
+                    self.position = through
         except _Stop:
             pass
         self._append(pending)
+        self.position = through
         return handled
 
     def catch_up(self, *, keep_from: int | None = None, before_chunk: Callable[[], None] | None = None) -> int:

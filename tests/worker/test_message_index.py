@@ -89,11 +89,11 @@ def test_the_copy_kept_beside_the_store_is_trusted_only_while_the_stream_holds_i
     messages = [{"id": f"m{i}", "content": f"BTO {i} SPY 600c @ 1", "created_at": "2026-01-05T15:00:00Z"}
                 for i in range(50)]  # fmt: skip
     store.append_many(RAW, [alert_received("chat_1", m) for m in messages])
-    index = RawIndex(store)
+    index = RawIndex(store, channels=["chat_1"])
     index.rebuild()
     index.save_snapshot()
     assert store.read_aside(SNAPSHOT) is not None
-    again = RawIndex(store)
+    again = RawIndex(store, channels=["chat_1"])
     again._load_snapshot()
     assert again.seq == 50 and again.channels == {"chat_1"} and len(again.messages) == 50
     # The stream was replaced by another log of the same length: the copy describes something else.
@@ -101,7 +101,7 @@ def test_the_copy_kept_beside_the_store_is_trusted_only_while_the_stream_holds_i
     (tmp_path / "alerts_raw.jsonl").unlink()
     other = open_store(f"file:{tmp_path}", fsync=False)
     other.append_many(RAW, [alert_received("chat_2", {**m, "content": "other"}) for m in messages])
-    fresh = RawIndex(other)
+    fresh = RawIndex(other, channels=["chat_2"])
     fresh._load_snapshot()
     assert fresh.seq == 0 and len(fresh.messages) == 0
     fresh.rebuild()
