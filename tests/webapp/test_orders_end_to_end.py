@@ -130,7 +130,8 @@ def test_pause_and_cancel_working_entries_from_the_page(trading, browser):
     context, page = open_orders(browser, server)
     try:
         resting = whop.publish("BTO 2 SPY 600c 1/15 @ 1.25")  # no quote: it rests at the broker
-        page.wait_for_selector("#working-body tr", timeout=15_000)
+        # sent and taken (a plan paused before its send is never sent at all: failed, not canceled)
+        page.wait_for_selector("#working-body td.status:text-is('working at the broker')", timeout=15_000)
         page.check("#pause-form input[name=cancel_entries]")
         page.click("#pause-button")
         page.wait_for_selector("#mode-strip[data-paused='true']", timeout=5_000)
