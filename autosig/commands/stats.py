@@ -12,7 +12,7 @@ from autosig.commands._store import add_store_argument, open_from_args
 from autosig.commands.tail import safe
 from autosig.config import load_settings
 from autosig.projections import Projections
-from autosig.schema import PARSED, RAW, WORKER
+from autosig.schema import CONTROL, ORDERS, PARSED, RAW, WORKER
 from autosig.startup import active_version
 
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         active, web_defaults = newest_version(), {}
     projections = Projections(active, **web_defaults)
     with open_from_args(args, writer="stats") as store:
-        for stream in (RAW, PARSED, WORKER):
+        for stream in (RAW, PARSED, WORKER, ORDERS, CONTROL):
             for event in store.read(stream, on_problem=projections.problem):
                 projections.apply(stream, event)
     status = projections.status(Clock().time())
@@ -72,8 +72,11 @@ def run(args: argparse.Namespace) -> int:
     if w["last_error"]:
         e = w["last_error"]
         print(f"  last error {safe(e['reason'], 20)} (HTTP {e['http_status']}) at {e['at']}: {safe(e['detail'])}")
-    print(f"  mode: dry_run={status['mode']['dry_run']} live_trading={status['mode']['live_trading']}"
-          + ("  (LIVE_TRADING is not wired: no orders are sent)" if status["mode"]["live_trading"] else ""))
+    execution = status.get("execution") or {}
+    strip = execution.get("strip") or {}
+    headline = strip.get("headline") or "Executor never started — nothing is traded"
+    print(f"  execution: {headline}" + (f" {strip['at']}" if strip.get("at") else "")
+          + ("  (paused)" if strip.get("paused") else ""))  # fmt: skip
     for p in status["problems"]:
         print(f"  problem: {p['stream']} line {p['line']}: {p['error']}", file=sys.stderr)
     return 0
