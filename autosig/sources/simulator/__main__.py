@@ -1,0 +1,48 @@
+"""python -m autosig.sources.simulator: the simulator as a process (see autosig.sources.simulator)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from autosig.sources.simulator._core import DEFAULT_CHANNEL, Simulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autosig.sources.simulator", description="A Whop simulator.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--pace", type=float, default=3.0, help="seconds between new alerts (0: none)")
+    parser.add_argument("--history", type=int, default=40, help="alerts that exist before start")
+    parser.add_argument("--channel", default=DEFAULT_CHANNEL)
+    parser.add_argument("--path", default="/api/v1/messages", help="the listing path (…/forum_posts: forum posts)")
+    parser.add_argument("--token", default=None, help="bearer token to accept (default: $SIMULATOR_TOKEN)")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    token = args.token or os.environ.get("SIMULATOR_TOKEN") or "sim-token"
+    sim = Simulator(
+        token,
+        history=args.history,
+        pace=args.pace or None,
+        channel=args.channel,
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        path=args.path,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    sim.start()
+    print(sim.url, flush=True)
+    while not stop.wait(0.5):
+        pass
+    sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
