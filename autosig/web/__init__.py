@@ -14,7 +14,7 @@ from flask import Flask
 from autosig.clock import Clock
 from autosig.config import Settings, load_or_exit
 from autosig.notify import web as notify_web
-from autosig.web import api, auth, dashboard, health, ledger, metrics, reviews, stream
+from autosig.web import api, auth, dashboard, health, ledger, metrics, reviews, stream, webhooks
 from autosig.web.host import EXTENSION, WebState, build_host, state
 
 
@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.extensions[EXTENSION] = WebState(settings, build_host(settings, window=window), clock or Clock())
     notify_web.init_app(app, settings, app.extensions[EXTENSION].clock)  # stall alarms (autosig.notify)
     auth.init_app(app)
-    for module in (health, api, stream, metrics, dashboard, ledger, reviews):
+    for module in (health, api, stream, metrics, dashboard, ledger, reviews, webhooks):
         app.register_blueprint(module.bp)
     return app
 

@@ -20,7 +20,9 @@ EPOCHS = [1767225600, 1767225600123, 0, 1767225600.5]  # seconds, milliseconds, 
 
 def sdk_for(sim: Simulator) -> Whop:
     # no retries: a parsing error must surface at once, not be retried into a timeout
-    return Whop(environment=WhopEnvironment(api=f"{sim.base_url}/api/v1", vault=sim.base_url), token=TOKEN, max_retries=0)
+    return Whop(
+        environment=WhopEnvironment(api=f"{sim.base_url}/api/v1", vault=sim.base_url), token=TOKEN, max_retries=0
+    )
 
 
 def _varied(sim: Simulator) -> None:

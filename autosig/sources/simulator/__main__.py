@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path", default="/api/v1/messages", help="the listing path (…/forum_posts: forum posts)")
     parser.add_argument("--token", default=None, help="bearer token to accept (default: $SIMULATOR_TOKEN)")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--webhook-url", default=None, help="POST a signed chat.message.created here per publication")
+    parser.add_argument(
+        "--webhook-secret",
+        default=None,
+        help="the secret webhooks are signed with (default: $SIMULATOR_WEBHOOK_SECRET)",
+    )
     args = parser.parse_args(argv)
     token = args.token or os.environ.get("SIMULATOR_TOKEN") or "sim-token"
     sim = Simulator(
@@ -37,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     sim.start()
+    if args.webhook_url:
+        secret = args.webhook_secret or os.environ.get("SIMULATOR_WEBHOOK_SECRET")
+        if not secret:
+            print("--webhook-url needs --webhook-secret or SIMULATOR_WEBHOOK_SECRET", file=sys.stderr)
+            sim.stop()
+            return 2
+        sim.enable_webhooks(args.webhook_url, secret)
     print(sim.url, flush=True)
     while not stop.wait(0.5):
         pass

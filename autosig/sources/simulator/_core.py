@@ -221,6 +221,15 @@ class Simulator:
         with self._lock:
             return [dict(m) for m in self._messages.get(channel or self.channel, [])]
 
+    def enable_webhooks(self, url: str, secret: str, **options: Any) -> Any:
+        """From now on every publication is sent to `url` as a signed chat.message.created webhook; returns the
+        sender (see autosig.sources.simulator._webhooks), which also sends forged, replayed and duplicated ones."""
+        from autosig.sources.simulator._webhooks import WebhookSender
+
+        sender = WebhookSender(url, secret, **options)
+        self.add_listener(sender)
+        return sender
+
     def add_listener(self, listener: Any) -> None:
         """`listener.published(channel, message)` is called after every publication (the webhook sender is one)."""
         self._listeners.append(listener)
