@@ -20,6 +20,7 @@ COMMANDS = {
     "stats": "counts per stream, type and parse kind, and the ingestion state",
     "export-reviews": "write every reviewed alert as a parser test case (corpus JSONL)",
     "notify-heads": "send the head (seq and hash) of every stream to AUTOSIG_NOTIFY_URL now",
+    "whop-login": "sign in to Whop (OAuth with PKCE) and keep the grant beside the store; --status says who",
 }
 
 

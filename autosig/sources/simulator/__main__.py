@@ -27,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the secret webhooks are signed with (default: $SIMULATOR_WEBHOOK_SECRET)",
     )
+    parser.add_argument(
+        "--oauth-client", action="append", default=[], metavar="ID[:SECRET]", help="serve OAuth for this Whop app id"
+    )
+    parser.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds an OAuth access token lives")
     args = parser.parse_args(argv)
     token = args.token or os.environ.get("SIMULATOR_TOKEN") or "sim-token"
     sim = Simulator(
@@ -42,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if args.oauth_client:
+        clients = {c.split(":", 1)[0]: (c.split(":", 1)[1] if ":" in c else None) for c in args.oauth_client}
+        sim.enable_oauth(clients, token_lifetime=args.token_lifetime)
     sim.start()
     if args.webhook_url:
         secret = args.webhook_secret or os.environ.get("SIMULATOR_WEBHOOK_SECRET")

@@ -221,6 +221,14 @@ class Simulator:
         with self._lock:
             return [dict(m) for m in self._messages.get(channel or self.channel, [])]
 
+    def enable_oauth(self, clients: dict[str, str | None], *, token_lifetime: float = 3600.0) -> Any:
+        """Serves Whop's OAuth endpoints under /oauth/ for these apps (client id -> secret, None for a public app);
+        the listing then also accepts their live access tokens. Returns the OAuth side (see _oauth)."""
+        from autosig.sources.simulator._oauth import OAuthServer
+
+        self.oauth = OAuthServer(clients, token_lifetime=token_lifetime)
+        return self.oauth
+
     def enable_webhooks(self, url: str, secret: str, **options: Any) -> Any:
         """From now on every publication is sent to `url` as a signed chat.message.created webhook; returns the
         sender (see autosig.sources.simulator._webhooks), which also sends forged, replayed and duplicated ones."""
