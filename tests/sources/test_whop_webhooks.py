@@ -9,12 +9,13 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from autosig.redact import Secret
-from autosig.sources.simulator import Simulator
+from autosig.sources.simulator import Simulator, _shapes
 from autosig.sources.simulator._webhooks import WebhookSender
 from autosig.sources.whop_webhooks import (
     BAD_SIGNATURE,
@@ -29,18 +30,11 @@ SECRET = "ws_3f9a1c0de2b84e77a5f0c6d1b2e3f4a5"
 
 
 def event(channel="chat_feed_1", message_id="post_1", type_="chat.message.created", experience="exp_1") -> bytes:
-    doc = {
-        "id": "msg_1",
-        "api_version": "v1",
-        "timestamp": "2026-12-01T12:00:00.000Z",
-        "type": type_,
-        "data": {
-            "reason": "channel_message",
-            "audience": {"type": "channel", "user_ids": None},
-            "channel": {"id": channel, "type": "chat", "experience_id": experience},
-            "message": {"id": message_id, "content": "BTO 1 SPY 600c 1/17 @ 1.25"},
-        },
-    }
+    message = {"id": message_id, "content": "BTO 1 SPY 600c 1/17 @ 1.25"}
+    doc = _shapes.chat_message_created(
+        "msg_1", message, channel=channel, experience_id=experience, sent_at=datetime.now(UTC)
+    )
+    doc["type"] = type_
     return json.dumps(doc).encode()
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import time
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from waiting import wait_until
 
 from autosig.events import open_store
 from autosig.schema import INBOX, RAW, WORKER
-from autosig.sources.simulator import Simulator
+from autosig.sources.simulator import Simulator, _shapes
 from autosig.sources.wakeups import InboxFollower, PollSchedule
 from autosig.sources.whop_webhooks import sign
 from webapp.test_gunicorn import Server
@@ -28,20 +29,11 @@ CHANNEL = "chat_feed_x"  # the channel Feed.started() says the worker follows
 
 
 def body(channel=CHANNEL, message_id="post_1", type_="chat.message.created", webhook_id="msg_1") -> bytes:
-    return json.dumps(
-        {
-            "id": webhook_id,
-            "api_version": "v1",
-            "timestamp": "2026-12-01T12:00:00.000Z",
-            "type": type_,
-            "data": {
-                "reason": "channel_message",
-                "audience": {"type": "channel", "user_ids": None},
-                "channel": {"id": channel, "type": "chat", "experience_id": "exp_1"},
-                "message": {"id": message_id},
-            },
-        }
-    ).encode()
+    doc = _shapes.chat_message_created(
+        webhook_id, {"id": message_id}, channel=channel, experience_id="exp_1", sent_at=datetime.now(UTC)
+    )
+    doc["type"] = type_
+    return json.dumps(doc).encode()
 
 
 def post(client, data: bytes, webhook_id="msg_1", *, stamp=None, secret=SECRET, headers=None):
@@ -193,38 +185,38 @@ def _wakes_within(store, sim: Simulator, url: str, bound: float) -> list[float]:
     return took
 
 
-def test_gunicorn_takes_simulator_webhooks_into_inbox_and_a_follower_wakes(tmp_path: Path):
+def _served(tmp_path: Path, store_url: str | None, **env: str) -> tuple[list[float], str, int]:
+    """The gunicorn command over `store_url` (default: a file store) fed by the simulator's webhooks: the wake times,
+    gunicorn's output, and the answer to /api/status without a password."""
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
-    store = open_store(f"file:{log_dir}", writer="test", fsync=False, tail_poll_seconds=0.5)
-    with Simulator("t", history=0) as sim:
-        _followed(store, sim.channel)
-        server = Server(log_dir, {"WHOP_WEBHOOK_SECRET": SECRET, "DASHBOARD_PASSWORD": PASSWORD})
-        try:
-            took = _wakes_within(store, sim, server.url + "/webhooks/whop", bound=2.0)
-            assert max(took) < 2.0
-            assert SECRET not in server.output()
-            assert requests.get(server.url + "/api/status", timeout=5).status_code == 401  # the rest still needs it
-        finally:
-            server.stop()
-    assert store.last_seq(INBOX) == 4 and store.last_seq(RAW) == 0
-    store.close()
+    url = store_url or f"file:{log_dir}"
+    store = open_store(url, writer="test", fsync=False, tail_poll_seconds=0.5)
+    try:
+        with Simulator("t", history=0) as sim:
+            _followed(store, sim.channel)
+            server = Server(log_dir, {"WHOP_WEBHOOK_SECRET": SECRET, "AUTOSIG_STORE_URL": url, **env})
+            try:
+                took = _wakes_within(store, sim, server.url + "/webhooks/whop", bound=2.0)
+                unauthenticated = requests.get(server.url + "/api/status", timeout=5).status_code
+            finally:
+                output = server.stop()
+        assert store.last_seq(INBOX) == 4 and store.last_seq(RAW) == 0
+    finally:
+        store.close()
+    return took, output, unauthenticated
+
+
+def test_gunicorn_takes_simulator_webhooks_into_inbox_and_a_follower_wakes(tmp_path: Path):
+    took, output, unauthenticated = _served(tmp_path, None, DASHBOARD_PASSWORD=PASSWORD)
+    assert max(took) < 2.0 and SECRET not in output
+    assert unauthenticated == 401  # everything else still needs the password
 
 
 @pytest.mark.pg
 def test_postgres_web_and_follower_share_only_the_database(tmp_path: Path, pg_url):
     from events.pg_helpers import schema_url
 
-    log_dir = tmp_path / "logs"
-    log_dir.mkdir()
     with contextmanager(schema_url)(pg_url) as url:
-        store = open_store(url, writer="test", fsync=False, tail_poll_seconds=0.5)
-        with Simulator("t", history=0) as sim:
-            _followed(store, sim.channel)
-            server = Server(log_dir, {"WHOP_WEBHOOK_SECRET": SECRET, "AUTOSIG_STORE_URL": url})
-            try:
-                took = _wakes_within(store, sim, server.url + "/webhooks/whop", bound=2.0)
-                assert max(took) < 2.0
-            finally:
-                server.stop()
-        store.close()
+        took, _, _ = _served(tmp_path, url)
+    assert max(took) < 2.0

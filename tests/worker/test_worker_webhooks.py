@@ -53,13 +53,17 @@ def test_a_webhook_makes_the_worker_poll_within_2_s(hooked_sim, workers, log_dir
     assert w.terminate()[0] == 0
 
 
-def test_forged_replayed_duplicated_and_malformed_webhooks_add_nothing(hooked_sim, workers, log_dir):
+def _unannounced(hooked_sim, workers, log_dir: Path):
+    """A running worker, and a message published without the automatic webhook: (sim, hooks, polls so far, it)."""
     sim, hooks = hooked_sim
     hooks.automatic = False
     workers(sim.url, **SLOW)
     _started(log_dir)
-    before = len(polls(log_dir))
-    message = sim.publish("BTO 1 SPY 600c 1/17 @ 1.25")  # published, but no genuine webhook says so
+    return sim, hooks, len(polls(log_dir)), sim.publish("BTO 1 SPY 600c 1/17 @ 1.25")
+
+
+def test_forged_replayed_duplicated_and_malformed_webhooks_add_nothing(hooked_sim, workers, log_dir):
+    sim, hooks, before, message = _unannounced(hooked_sim, workers, log_dir)
     for kind in ("forged", "replayed", "unsigned", "malformed"):
         assert hooks.send(message, channel=sim.channel, kind=kind)[0].status == 401
     hooks.send(message, channel="chat_feed_unknown")  # a channel the worker does not follow
@@ -73,12 +77,7 @@ def test_forged_replayed_duplicated_and_malformed_webhooks_add_nothing(hooked_si
 
 
 def test_a_flood_of_webhooks_polls_at_most_every_2_s(hooked_sim, workers, log_dir):
-    sim, hooks = hooked_sim
-    hooks.automatic = False
-    workers(sim.url, **SLOW)
-    _started(log_dir)
-    before = len(polls(log_dir))
-    message = sim.publish("BTO 1 SPY 600c 1/17 @ 1.25")
+    sim, hooks, before, message = _unannounced(hooked_sim, workers, log_dir)
     began = time.monotonic()
     while time.monotonic() - began < 6:
         hooks.send(message, channel=sim.channel)  # each with a new id: all accepted into inbox

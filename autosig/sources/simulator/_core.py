@@ -157,9 +157,9 @@ class Simulator:
     ) -> dict[str, Any]:
         """Adds a message as the newest of its channel and returns it (a copy). `created_at` may be ISO 8601 or
         epoch seconds/milliseconds, as Whop sends either."""
-        build = _shapes.forum_post if self.kind == _shapes.FORUM_POSTS else _shapes.chat_message
         with self._lock:
-            message = build(
+            message = _shapes.listed_item(
+                self.kind,
                 self._new_id(),
                 content,
                 created_at=created_at if created_at is not None else _shapes.iso(datetime.now(UTC)),

@@ -17,8 +17,9 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def chat_message(
-    message_id: str,
+def listed_item(
+    kind: str,
+    item_id: str,
     content: str | None,
     *,
     created_at: Any,
@@ -26,9 +27,27 @@ def chat_message(
     reply_to: str | None,
     rng: random.Random,
 ) -> dict[str, Any]:
-    """A message of a chat channel as GET /api/v1/messages lists it (every field the model requires)."""
+    """A new item as Whop lists it: a chat message (GET /api/v1/messages, every field the model requires) or, for
+    kind FORUM_POSTS, a forum post (GET /api/v1/forum_posts; a comment names its post in parent_id)."""
+    if kind == FORUM_POSTS:
+        return {
+            "id": item_id,
+            "title": None,
+            "content": content,
+            "created_at": created_at,
+            "updated_at": created_at,
+            "is_edited": False,
+            "is_pinned": False,
+            "is_poster_admin": True,
+            "parent_id": reply_to,
+            "comment_count": 0,
+            "like_count": rng.randint(0, 40),
+            "view_count": rng.randint(3, 400),
+            "attachments": [],
+            "user": user,
+        }
     return {
-        "id": message_id,
+        "id": item_id,
         "content": content,
         "created_at": created_at,
         "updated_at": created_at,
@@ -43,34 +62,6 @@ def chat_message(
         "reaction_counts": [],
         "poll": None,
         "poll_votes": [],
-    }
-
-
-def forum_post(
-    post_id: str,
-    content: str | None,
-    *,
-    created_at: Any,
-    user: dict[str, Any],
-    reply_to: str | None,
-    rng: random.Random,
-) -> dict[str, Any]:
-    """A post of a forum as GET /api/v1/forum_posts lists it; a comment names its post in parent_id."""
-    return {
-        "id": post_id,
-        "title": None,
-        "content": content,
-        "created_at": created_at,
-        "updated_at": created_at,
-        "is_edited": False,
-        "is_pinned": False,
-        "is_poster_admin": True,
-        "parent_id": reply_to,
-        "comment_count": 0,
-        "like_count": rng.randint(0, 40),
-        "view_count": rng.randint(3, 400),
-        "attachments": [],
-        "user": user,
     }
 
 
