@@ -10,7 +10,10 @@ railway.worker.toml for the services it manages: Railway manages a service by on
 Before the first plan, in the Railway environment:
 - set the shared variables named in SHARED (Project Settings -> Shared Variables);
 - secrets are never written here: WHOP_ALERTS_URL and WHOP_ACCESS_TOKEN (worker) and DASHBOARD_PASSWORD (web) are
-  `preserve()`d, i.e. set them in each service's Variables tab and the plan leaves them alone.
+  `preserve()`d, i.e. set them in each service's Variables tab and the plan leaves them alone;
+- so are the Whop sign-in and webhook settings (README, "Whop sign-in" and "Webhooks"): WHOP_CLIENT_ID and
+  WHOP_CLIENT_SECRET (worker, with an OAuth grant saved by `autosig whop-login` instead of WHOP_ACCESS_TOKEN) and
+  WHOP_WEBHOOK_SECRET (web).
 Set AUTOSIG_GITHUB_REPO (owner/name) and optionally AUTOSIG_GITHUB_BRANCH when running the CLI, or edit REPO below.
 """
 
@@ -44,13 +47,20 @@ def main(ctx=None):  # noqa: ANN001, ANN201 - the signature the Railway CLI call
         healthcheck="/health",
         healthcheckTimeout=120,
         deploy={"restartPolicyType": "ON_FAILURE", "restartPolicyMaxRetries": 10, "drainingSeconds": 30},
-        env={**common, "DASHBOARD_PASSWORD": preserve()},
+        env={**common, "DASHBOARD_PASSWORD": preserve(), "WHOP_WEBHOOK_SECRET": preserve()},
     )
     worker = service(
         "worker",
         source=source,
         start=WORKER_START,
         deploy={"restartPolicyType": "ALWAYS", "drainingSeconds": 30},
-        env={**common, "WHOP_ALERTS_URL": preserve(), "WHOP_ACCESS_TOKEN": preserve()},
+        env={
+            **common,
+            "WHOP_ALERTS_URL": preserve(),
+            "WHOP_ACCESS_TOKEN": preserve(),
+            # Whop sign-in (OAuth) instead of a fixed token
+            "WHOP_CLIENT_ID": preserve(),
+            "WHOP_CLIENT_SECRET": preserve(),
+        },
     )
     return project("autosig", resources=[db, web, worker])

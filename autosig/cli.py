@@ -25,6 +25,7 @@ COMMANDS = {
     "resume": "let the executor decide and send again",
     "orders": "the executor's decisions, working orders, positions, P&L and caps, as tables",
     "broker-check": "read the broker account the executor would trade with (sends no order)",
+    "whop-login": "sign in to Whop (OAuth with PKCE) and keep the grant beside the store; --status says who",
 }
 
 

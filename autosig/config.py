@@ -49,6 +49,10 @@ class Settings:
     whop_timeout_seconds: float = 30.0  # read timeout of each Whop request (connect: the smaller of 10 s and this)
     extra_parsers: tuple[str, ...] = ()  # AUTOSIG_EXTRA_PARSERS: more parser modules to register
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)  # the executor's (config_execution)
+    # --- Whop sign-in and webhooks (see the README: "Whop sign-in" and "Webhooks") ---
+    whop_webhook_secret: Secret | None = None  # WHOP_WEBHOOK_SECRET: enables POST /webhooks/whop on the web
+    whop_client_id: str | None = None  # WHOP_CLIENT_ID: an OAuth grant (autosig whop-login) instead of a fixed token
+    whop_client_secret: Secret | None = None  # WHOP_CLIENT_SECRET: only for apps that have one
 
     def require_source(self) -> None:
         """The worker needs a source; the web does not."""
@@ -120,6 +124,24 @@ def _secret(env: Mapping[str, str], name: str) -> Secret | None:
     return Secret(raw) if raw else None
 
 
+def _whop_sign_in(env: Mapping[str, str]) -> dict[str, object]:
+    """WHOP_WEBHOOK_SECRET, WHOP_CLIENT_ID and WHOP_CLIENT_SECRET, as Settings fields."""
+    webhook = env.get("WHOP_WEBHOOK_SECRET") or ""
+    if webhook and (webhook != webhook.strip() or not webhook.strip()):
+        raise ConfigError("WHOP_WEBHOOK_SECRET", "has leading or trailing spaces; paste the secret exactly as Whop shows it")
+    client_id = (env.get("WHOP_CLIENT_ID") or "").strip() or None
+    if client_id is not None and (len(client_id) > 200 or not client_id.isprintable() or " " in client_id):
+        raise ConfigError("WHOP_CLIENT_ID", "is not a Whop app id (it looks like app_xxxxx)")
+    client_secret = _secret(env, "WHOP_CLIENT_SECRET")
+    if client_secret is not None and client_id is None:
+        raise ConfigError("WHOP_CLIENT_SECRET", "is set without WHOP_CLIENT_ID; set both (or neither)")
+    return {
+        "whop_webhook_secret": Secret(webhook) if webhook else None,
+        "whop_client_id": client_id,
+        "whop_client_secret": client_secret,
+    }
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Reads and validates every variable of the README's "Configuration"; raises ConfigError on the first invalid one."""
     env = os.environ if env is None else env
@@ -165,6 +187,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         whop_timeout_seconds=_timeout(env, "WHOP_TIMEOUT_SECONDS", 30.0),
         extra_parsers=tuple((env.get("AUTOSIG_EXTRA_PARSERS") or "").replace(",", " ").split()),
         execution=_execution(env, poll),
+        **_whop_sign_in(env),  # type: ignore[arg-type]
     )
 
 

@@ -1,8 +1,11 @@
 """The Whop v1 listing client (the README, "The worker"): one page per call, every failure classified.
 
-    client = WhopClient(url, token)
+    client = WhopClient(url, token)           # token: a Secret (WHOP_ACCESS_TOKEN) or credentials (whop_auth)
     page = client.fetch_page(after=None)      # newest first; page.end_cursor / page.has_next_page
     # raises WhopError(reason, detail, http_status, retry_after) on any failure
+
+With OAuth credentials the client asks them for the current access token before each request, and after a 401
+lets them renew it once and retries that request once.
 
 Failure texts are built here, never copied from requests: its exception messages can carry URLs and headers, and
 the token must not reach a log, an event or an error.
@@ -23,6 +26,7 @@ import requests
 
 from autosig import __version__
 from autosig.redact import Secret, redact_url
+from autosig.sources.whop_auth import CredentialsError, OAuthCredentials, StaticToken
 
 REASONS = ("auth", "rate_limited", "http_5xx", "http_4xx", "timeout", "network", "bad_response", "store")
 DEFAULT_PAGE_SIZE = 50
@@ -155,7 +159,7 @@ class WhopClient:
     def __init__(
         self,
         url: str,
-        token: Secret | None,
+        token: Secret | StaticToken | OAuthCredentials | None,
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
@@ -167,7 +171,7 @@ class WhopClient:
         self.shown_url = redact_url(url)
         self.channel = channel_of(url)
         self.host = urlsplit(url).hostname or "the Whop API"
-        self._token = token
+        self.credentials = token if isinstance(token, StaticToken | OAuthCredentials) else StaticToken(token)
         self.page_size = page_size
         self.timeout = (connect_timeout, read_timeout)
         self._session = session or requests.Session()
@@ -188,15 +192,28 @@ class WhopClient:
         return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
     def fetch_page(self, after: str | None = None) -> Page:
-        headers = {"Accept": "application/json", "User-Agent": f"autosig/{__version__}"}
-        if self._token is not None:
-            headers["Authorization"] = f"Bearer {self._token.reveal()}"
         try:
-            resp = self._session.get(self.page_url(after), headers=headers, timeout=self.timeout)
-            status = resp.status_code
-            body = resp.content
-            resp_headers = resp.headers
-            content_type = resp.headers.get("content-type", "")
+            token = self.credentials.access_token()
+        except CredentialsError as exc:
+            raise WhopError(exc.reason, exc.detail) from None
+        status, headers, content_type, body = self._get(self.page_url(after), token)
+        if status == 401 and self.credentials.kind == "oauth":
+            # a user token Whop no longer takes (expired early, or renewed elsewhere): renew once, retry once
+            try:
+                renewed = self.credentials.unauthorized(token)
+            except CredentialsError as exc:
+                raise WhopError(exc.reason, exc.detail, status) from None
+            if renewed is not None:
+                status, headers, content_type, body = self._get(self.page_url(after), renewed)
+        return self._interpret(status, headers, content_type, body)
+
+    def _get(self, url: str, token: Secret | None) -> tuple[int, Any, str, bytes]:
+        headers = {"Accept": "application/json", "User-Agent": f"autosig/{__version__}"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token.reveal()}"
+        try:
+            resp = self._session.get(url, headers=headers, timeout=self.timeout)
+            return resp.status_code, resp.headers, resp.headers.get("content-type", ""), resp.content
         except requests.exceptions.Timeout as exc:
             kind = "connecting to" if isinstance(exc, requests.exceptions.ConnectTimeout) else "waiting for"
             raise WhopError("timeout", f"timed out {kind} {self.host}") from None
@@ -206,18 +223,20 @@ class WhopClient:
             raise WhopError("network", _network_detail(exc, self.host)) from None
         except UnicodeEncodeError:
             # a header value must be latin-1; the exception text would locate the offending character in the token
-            raise WhopError(
-                "auth", "WHOP_ACCESS_TOKEN contains characters that cannot be sent in an HTTP header; copy it again"
-            ) from None
-        return self._interpret(status, resp_headers, content_type, body)
+            raise WhopError("auth", f"{self._token_name()} contains characters that cannot be sent in an HTTP header; "
+                            "copy it again") from None  # fmt: skip
+
+    def _token_name(self) -> str:
+        return "WHOP_ACCESS_TOKEN" if self.credentials.kind == "static" else "the Whop sign-in's access token"
 
     def _interpret(self, status: int, headers: Any, content_type: str, body: bytes) -> Page:
         if status in (401, 403):
+            if self.credentials.kind == "static":
+                check = "check WHOP_ACCESS_TOKEN and its permissions"
+            else:
+                check = "is the signed-in Whop user still a member with chat:read? (autosig whop-login --status)"
             raise WhopError(
-                "auth",
-                f"Whop refused the access token (HTTP {status}); check WHOP_ACCESS_TOKEN and its permissions "
-                f"for {self.channel}",
-                status,
+                "auth", f"Whop refused the access token (HTTP {status}); {check} for {self.channel}", status
             )
         if status == 429:
             retry_after = parse_retry_after(headers, self._now())

@@ -15,7 +15,7 @@ from autosig.clock import Clock
 from autosig.config import Settings
 from autosig.notify import web as notify_web
 from autosig.startup import settings_or_exit
-from autosig.web import api, auth, control, dashboard, health, ledger, metrics, orders, reviews, stream
+from autosig.web import api, auth, control, dashboard, health, ledger, metrics, orders, reviews, stream, webhooks
 from autosig.web.host import EXTENSION, WebState, build_host, state
 
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     notify_web.init_app(app, settings, app.extensions[EXTENSION].clock)  # stall alarms (autosig.notify)
     auth.init_app(app)
     control.init_app(app, settings)  # can this process write the pause switch?
-    for module in (health, api, stream, metrics, dashboard, ledger, reviews, orders):
+    for module in (health, api, stream, metrics, dashboard, ledger, reviews, orders, webhooks):
         app.register_blueprint(module.bp)
     return app
 

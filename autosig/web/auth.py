@@ -25,6 +25,8 @@ from autosig.web.host import state
 from autosig.web.jsonout import json_response
 
 PUBLIC_PATHS = frozenset({"/health", "/health/ingestion"})
+# Authenticated by their own signature (autosig.web.webhooks): Whop cannot send the dashboard password.
+SIGNED_PATHS = frozenset({"/webhooks/whop"})
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -158,7 +160,7 @@ def _deny(message: str, challenge: bool) -> Response:
 
 
 def check_access() -> Response | None:
-    if request.path in PUBLIC_PATHS:
+    if request.path in PUBLIC_PATHS or request.path in SIGNED_PATHS:
         return None
     password = state().settings.dashboard_password
     if password is None:
