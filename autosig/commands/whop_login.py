@@ -21,7 +21,8 @@ import requests
 
 from autosig.clock import Clock, rfc3339
 from autosig.commands._store import add_store_argument, open_from_args
-from autosig.config import Settings, load_or_exit
+from autosig.config import Settings
+from autosig.startup import settings_or_exit
 from autosig.projections.banner import human_duration
 from autosig.sources.whop_auth import GRANT_NAME, NOT_SIGNED_IN, CredentialsError, SignIn, load_grant, save_grant
 
@@ -188,4 +189,4 @@ def run(args: argparse.Namespace) -> int:
     clock = Clock()
     if args.status:
         return status(args, clock)
-    return sign_in(args, load_or_exit(), clock)
+    return sign_in(args, settings_or_exit(), clock)
