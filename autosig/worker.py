@@ -29,7 +29,9 @@ from autosig.events import Event, EventStore, StoreError
 from autosig.logs import say
 from autosig.redact import redact_url
 from autosig.schema import RAW_TYPES, WORKER, worker_started, worker_stopped
+from autosig.sources.wakeups import InboxFollower, PollSchedule
 from autosig.sources.whop import WhopClient, retry_delay
+from autosig.sources.whop_auth import credentials_for
 from autosig.stages.ingest import Ingest, Stopped, describe_error
 from autosig.stages.parse import ParseStage
 from autosig.stages.raw_index import RawIndex
@@ -67,9 +69,11 @@ class Worker:
         self.rng = rng or random.Random()
         self.holder = holder or f"worker pid {os.getpid()} on {socket.gethostname()}"
         timeout = settings.whop_timeout_seconds
+        # A fixed token, or the OAuth grant `autosig whop-login` kept beside the store (renewed before it expires):
+        # one credentials object for every channel.
+        self.credentials = credentials_for(settings, store)
         factory = client_factory or (
-            lambda url: WhopClient(url, settings.whop_access_token, connect_timeout=min(10.0, timeout),
-                                   read_timeout=timeout)  # fmt: skip
+            lambda url: WhopClient(url, self.credentials, connect_timeout=min(10.0, timeout), read_timeout=timeout)
         )
         self.clients = [factory(url) for url in settings.whop_alerts_urls]
         self.version = active_version(settings)
@@ -109,22 +113,34 @@ class Worker:
         return 0
 
     def _loop(self) -> None:
+        """Polls each channel on its interval, and at once when a verified webhook in `inbox` says it has news
+        (coalesced: one poll per channel in flight, at least 2 s apart, never inside a rate-limit hold)."""
+        by_channel = {c.channel: c for c in self.clients}
+        schedule = PollSchedule(list(by_channel), self.settings.poll_interval_seconds, clock=self.clock, max_wait=None)
+        closer = threading.Thread(target=lambda: (self.stop.wait(), schedule.close()), daemon=True)
+        closer.start()
+        follower = InboxFollower(self.store, schedule).start()
         bugs = 0
-        while not self.stop.is_set():
-            try:
-                delay = self.poll_once()
-                bugs = 0
-            except (LeaseLost, Stopped):
-                raise
-            except Exception:
-                # A defect, not an outage: say so loudly and keep trying rather than die (a restart would hit it
-                # again); the dashboard goes stale because no poll completes.
-                bugs += 1
-                log.exception("unexpected error in a poll; retrying")
-                delay = retry_delay("http_5xx", bugs, self.settings.poll_interval_seconds, rng=self.rng)
-            if self.stop.is_set():
-                return
-            self.clock.sleep(delay, self.stop)
+        try:
+            while (channel := schedule.wait_due(self.stop)) is not None:
+                try:
+                    self._check_lease()
+                    result = self.ingest.poll(self._parse, [by_channel[channel]])
+                    delay, hold = result.delay, result.failure == "rate_limited"
+                    bugs = 0
+                except (LeaseLost, Stopped):
+                    raise
+                except Exception:
+                    # A defect, not an outage: say so loudly and keep trying rather than die (a restart would hit it
+                    # again); the dashboard goes stale because no poll completes.
+                    bugs += 1
+                    log.exception("unexpected error in a poll; retrying")
+                    delay = retry_delay("http_5xx", bugs, self.settings.poll_interval_seconds, rng=self.rng)
+                    hold = False
+                schedule.done(channel, next_in=delay, hold=hold)
+        finally:
+            schedule.close()
+            follower.stop()
 
     def _wait_for_lease(self) -> bool:
         """Blocks until this worker holds the worker lease; False when stopped first."""
@@ -226,7 +242,7 @@ class Worker:
     def poll_once(self) -> float:
         """Fetches every source, writes what changed, records the outcome. Returns seconds until the next poll."""
         self._check_lease()
-        return self.ingest.poll(self._parse)
+        return self.ingest.poll(self._parse).delay
 
     def _parse(self, fresh: list[Event]) -> None:
         """Parses what is unparsed: a start-up backlog (ended by a stop request between two alerts, so SIGTERM never
@@ -241,6 +257,11 @@ class Worker:
             return  # cannot tell; the write below will fail and be reported if the store is really down
         if holder is not None:
             raise LeaseLost(f"another worker took over this store: {holder}")
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """The Whop secrets besides the token, masked in every log line too."""
+    return [s.reveal() for s in (settings.whop_client_secret, settings.whop_webhook_secret) if s is not None]
 
 
 def _mode_warning(settings: Settings) -> str:
@@ -269,7 +290,7 @@ def main() -> int:
     # the token, the broker's keys and whatever secrets the listing URLs carry (?token=…) are masked in every log line
     url_parts = [v for url in settings.whop_alerts_urls for v in url_secrets(url)]
     setup_logging(settings.log_dir, secrets=[token.reveal() if token else None, *url_parts,
-                                             *settings.execution.secrets()])  # fmt: skip
+                                             *settings.execution.secrets(), *_secrets(settings)])  # fmt: skip
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -277,8 +298,8 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    if token is None:
-        log.warning("WHOP_ACCESS_TOKEN is not set; Whop will most likely answer 401")
+    if token is None and not settings.whop_client_id:
+        log.warning("WHOP_ACCESS_TOKEN is not set (nor WHOP_CLIENT_ID for a sign-in); Whop will most likely answer 401")
     clock = Clock()
     store = None
     attempt = 0

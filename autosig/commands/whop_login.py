@@ -22,9 +22,9 @@ import requests
 from autosig.clock import Clock, rfc3339
 from autosig.commands._store import add_store_argument, open_from_args
 from autosig.config import Settings
-from autosig.startup import settings_or_exit
 from autosig.projections.banner import human_duration
 from autosig.sources.whop_auth import GRANT_NAME, NOT_SIGNED_IN, CredentialsError, SignIn, load_grant, save_grant
+from autosig.startup import settings_or_exit
 
 DEFAULT_PORT = 8976
 DEFAULT_SCOPE = "openid profile chat:read"

@@ -37,9 +37,15 @@ def human_duration(seconds: float | None) -> str:
     return f"{round(s / 86400)} d"
 
 
+# What the Whop client says when an OAuth sign-in can no longer be renewed: the headline then says what to do.
+SIGN_IN_EXPIRED = "Whop sign-in expired — run autosig whop-login"
+
+
 def reason_text(error: dict[str, Any] | None) -> str:
     if not error:
         return "Polls fail"
+    if error.get("reason") == "auth" and SIGN_IN_EXPIRED in str(error.get("detail") or ""):
+        return SIGN_IN_EXPIRED
     template = REASONS.get(str(error.get("reason")), "Polls fail ({reason})")
     return template.format(status=error.get("http_status") or "?", reason=error.get("reason"))
 

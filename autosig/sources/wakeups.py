@@ -28,7 +28,7 @@ from autosig.clock import Clock
 from autosig.schema import INBOX
 
 MIN_GAP_S = 2.0  # two polls of one channel are at least this far apart, however many webhooks arrive
-MAX_WAIT_S = 1.0  # wait_due re-checks at least this often (a stop request is noticed within it)
+MAX_WAIT_S = 1.0  # by default wait_due re-checks at least this often (a stop request is noticed within it)
 
 
 class _Channel:
@@ -46,10 +46,18 @@ class PollSchedule:
     """Thread-safe; times come from `clock` (monotonic), so tests drive it with a ManualClock."""
 
     def __init__(
-        self, channels: Iterable[str], interval: float, *, min_gap: float = MIN_GAP_S, clock: Clock | None = None
+        self,
+        channels: Iterable[str],
+        interval: float,
+        *,
+        min_gap: float = MIN_GAP_S,
+        clock: Clock | None = None,
+        max_wait: float | None = MAX_WAIT_S,
     ) -> None:
         self.interval = interval
         self.min_gap = min_gap
+        # None: sleep until due or woken (the owner calls close() on stop, which wakes the sleep)
+        self.max_wait = max_wait
         self.clock = clock or Clock()
         now = self.clock.monotonic()
         self._channels = {c: _Channel(now) for c in channels}  # every channel is due at start
@@ -103,7 +111,7 @@ class PollSchedule:
             channel, wait = self.next_due()  # a wake between the first look and the clear is not lost
             if channel is not None:
                 return channel
-            self.clock.sleep(min(wait, MAX_WAIT_S), self._changed)
+            self.clock.sleep(wait if self.max_wait is None else min(wait, self.max_wait), self._changed)
         return None
 
     def done(self, channel: str, *, next_in: float | None = None, hold: bool = False) -> None:

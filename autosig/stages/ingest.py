@@ -68,6 +68,14 @@ class Collected:
 
 
 @dataclass
+class PollResult:
+    """When to poll again, and why not sooner: the reason a poll failed (rate_limited holds off every wake-up)."""
+
+    delay: float
+    failure: str | None
+
+
+@dataclass
 class StoreTrouble:
     """The event store refused a write: reported on stderr at once, recorded as poll.failed (store) once it can."""
 
@@ -98,21 +106,23 @@ class Ingest:
         self.clock = clock
         self.stop = stop
         self.rng = rng
-        self.failures = 0  # consecutive failed polls
+        self.failures: dict[str, int] = {}  # consecutive failed polls, by channel
+        self.store_failures = 0
         self.store_trouble: StoreTrouble | None = None
 
-    def poll(self, after_raw: Callable[[list[Event]], None]) -> float:
-        """Fetches every source, writes what changed (calling after_raw with the new raw events before the poll
-        outcome is recorded), records the outcome. Returns seconds until the next poll."""
+    def poll(self, after_raw: Callable[[list[Event]], None], sources: Sequence[Source] | None = None) -> PollResult:
+        """Fetches the sources (default: every one), writes what changed (calling after_raw with the new raw events
+        before the poll outcome is recorded), records the outcome. Returns when to poll them again."""
         began = self.clock.monotonic()
         log.info("Fetching alerts...")
+        sources = list(self.sources if sources is None else sources)
         collected: list[Collected] = []
         errors: list[tuple[str, WhopError]] = []
-        for source in self.sources:
+        for source in sources:
             try:
                 collected.append(self.collect(source))
             except Stopped:
-                return 0.0
+                return PollResult(0.0, None)
             except WhopError as exc:
                 errors.append((source.channel, exc))
             except Exception as exc:  # noqa: BLE001 - the client's own defect still becomes a reported failure
@@ -120,20 +130,22 @@ class Ingest:
                 detail = f"unexpected {type(exc).__name__} while fetching (see app.log)"
                 errors.append((source.channel, WhopError("network", detail)))
         duration_ms = round((self.clock.monotonic() - began) * 1000, 1)
-        next_failures = self.failures + 1 if errors else 0
         delay = self.poll_interval
         if errors:
-            delay = max(
-                retry_delay(e.reason, next_failures, self.poll_interval, e.retry_after, self.rng) for _, e in errors
-            )
+            delay = max(retry_delay(e.reason, self.failures.get(channel, 0) + 1, self.poll_interval, e.retry_after,
+                                    self.rng) for channel, e in errors)  # fmt: skip
         try:
             new, edited = self._write(collected, after_raw, self._outcome(collected, errors, duration_ms, delay))
         except (StoreError, OSError) as exc:
-            self.failures += 1
-            return self.note_store_trouble(exc, self.failures)
-        self.failures = next_failures
+            self.store_failures += 1
+            return PollResult(self.note_store_trouble(exc, self.store_failures), None)
+        self.store_failures = 0
+        for c in collected:
+            self.failures.pop(c.channel, None)
+        for channel, _ in errors:
+            self.failures[channel] = self.failures.get(channel, 0) + 1
         self._log_outcome(collected, errors, new, edited, delay)
-        return delay
+        return PollResult(delay, errors[0][1].reason if errors else None)
 
     # --- fetching ------------------------------------------------------------------------------------------------
 

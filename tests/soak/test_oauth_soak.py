@@ -21,7 +21,7 @@ from autosig.events import open_store
 from autosig.sources.simulator import Simulator
 from autosig.sources.whop_auth import SIGN_IN_EXPIRED, Grant, oauth_endpoint, save_grant
 
-pytestmark = [pytest.mark.soak, pytest.mark.skip(reason="needs the ingest stage to use autosig.sources.whop_auth")]
+pytestmark = pytest.mark.soak
 
 CLIENT = "app_soak_autosig"
 LIFETIME_S = 20
@@ -95,7 +95,7 @@ def test_a_revoked_grant_turns_the_banner_red_and_a_new_login_recovers(tmp_path)
                 return requests.get(web.url + "/api/status", timeout=5).json()["banner"]
 
             red = wait_until(lambda: (b := banner())["level"] == "red" and b, timeout=30, what="a red banner")
-            assert SIGN_IN_EXPIRED in red["headline"] + red["detail"]
+            assert SIGN_IN_EXPIRED in red["headline"]
             _login(sim, log_dir)  # someone ran autosig whop-login again; the worker is not restarted
             wait_until(lambda: banner()["level"] == "green", timeout=30, what="recovery")
         finally:

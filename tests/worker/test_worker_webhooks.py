@@ -16,8 +16,6 @@ from worker_harness import TOKEN, of_type, polls, source_ids, wait_until
 
 from autosig.sources.simulator import Simulator
 
-pytestmark = pytest.mark.skip(reason="needs the ingest stage to follow inbox")
-
 SECRET = "ws_9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a"
 SLOW = {"POLL_INTERVAL_SECONDS": "3600"}  # only a webhook can make the worker poll again within the test
 
