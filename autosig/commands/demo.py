@@ -119,7 +119,12 @@ class Demo:
             self.shutdown()
 
     def _run(self, token: str) -> int:
-        sim_env = {**self.env, "SIMULATOR_TOKEN": token}
+        # The simulator signs a chat.message.created webhook per alert and posts it to the web, which wakes the
+        # worker's poll through `inbox`: alerts reach the log in milliseconds, not at the next poll.
+        self.port = self.args.port or _free_port()
+        webhook_secret = "ws_" + secrets.token_hex(24)
+        self.webhook_secret = webhook_secret
+        sim_env = {**self.env, "SIMULATOR_TOKEN": token, "SIMULATOR_WEBHOOK_SECRET": webhook_secret}
         url = self._spawn(
             "simulator",
             [
@@ -132,6 +137,8 @@ class Demo:
                 str(self.args.pace),
                 "--history",
                 str(self.args.history),
+                "--webhook-url",
+                f"http://127.0.0.1:{self.port}/webhooks/whop",
             ],
             sim_env,
             capture_first_line=True,
@@ -197,8 +204,9 @@ class Demo:
                 print("web: gunicorn is not installed; running the simulator and the worker only", flush=True)
                 return None
             gunicorn = Path(found)
-        port = self.args.port or _free_port()
-        web_env = {**self.env, "POLL_INTERVAL_SECONDS": str(self.args.poll_interval), "PORT": str(port)}
+        port = self.port
+        web_env = {**self.env, "POLL_INTERVAL_SECONDS": str(self.args.poll_interval), "PORT": str(port),
+                   "WHOP_WEBHOOK_SECRET": self.webhook_secret}  # fmt: skip
         self._spawn(
             "web",
             [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "120", "web:app"],
