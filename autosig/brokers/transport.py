@@ -17,6 +17,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from autosig.netutil import exception_chain
+
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 10.0
 
@@ -80,21 +82,7 @@ class MockTransport(Transport):
 
 
 def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        cur = stack.pop()
-        if cur is None or id(cur) in seen:
-            continue
-        seen.add(id(cur))
-        if isinstance(cur, kinds):
-            return True
-        stack.extend([cur.__cause__, cur.__context__])
-        stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
-        reason = getattr(cur, "reason", None)
-        if isinstance(reason, BaseException):
-            stack.append(reason)
-    return False
+    return any(isinstance(cur, kinds) for cur in exception_chain(exc))
 
 
 class RequestsTransport(Transport):

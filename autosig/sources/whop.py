@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from autosig import __version__
+from autosig.netutil import exception_chain
 from autosig.redact import Secret, redact_url
 from autosig.sources.whop_auth import CredentialsError, OAuthCredentials, StaticToken
 
@@ -130,13 +131,7 @@ def retry_delay(
 
 def _network_detail(exc: BaseException, host: str) -> str:
     """A plain description of a connection failure from the exception chain (never its text)."""
-    seen = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        cur = stack.pop()
-        if cur is None or id(cur) in seen:
-            continue
-        seen.add(id(cur))
+    for cur in exception_chain(exc):
         if isinstance(cur, ConnectionRefusedError):
             return f"connection to {host} refused"
         if isinstance(cur, ConnectionResetError):
@@ -145,11 +140,6 @@ def _network_detail(exc: BaseException, host: str) -> str:
             return f"cannot resolve {host}"
         if isinstance(cur, BrokenPipeError):
             return f"connection to {host} broken"
-        stack.extend([cur.__cause__, cur.__context__])
-        stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
-        reason = getattr(cur, "reason", None)
-        if isinstance(reason, BaseException):
-            stack.append(reason)
     return f"network error talking to {host} ({type(exc).__name__})"
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 
 from autosig.brokers.simulator import (
     DEFAULT_KEY_ID,
@@ -14,6 +12,7 @@ from autosig.brokers.simulator import (
     DEFAULT_TRADIER_TOKEN,
     Simulator,
 )
+from autosig.netutil import serve_until_signalled
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,15 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         sim.walk_from_orders()
     if args.closed:
         sim.set_clock(False)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     sim.start()
-    print(sim.url, flush=True)
-    while not stop.wait(0.5):
-        pass
-    sim.stop()
-    return 0
+    return serve_until_signalled(sim.url, sim.stop)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import socket
-import struct
 import sys
 import threading
 from collections import Counter
@@ -16,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from autosig.brokers.simulator._book import SimOrder
+from autosig.netutil import reset
 
 
 @dataclass
@@ -275,12 +275,7 @@ def make_handler(
                 self.wfile.write(data)
 
         def _reset(self) -> None:
-            # SO_LINGER 0 turns close() into a TCP RST: the client sees "connection reset by peer"
-            try:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                self.connection.close()
-            except OSError:
-                pass
+            reset(self.connection)
             self.close_connection = True
 
     return Handler

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 
+from autosig.netutil import serve_until_signalled
 from autosig.sources.simulator._core import DEFAULT_CHANNEL, Simulator
 
 
@@ -43,9 +42,6 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         path=args.path,
     )
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     if args.oauth_client:
         clients = {c.split(":", 1)[0]: (c.split(":", 1)[1] if ":" in c else None) for c in args.oauth_client}
         sim.enable_oauth(clients, token_lifetime=args.token_lifetime)
@@ -57,11 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             sim.stop()
             return 2
         sim.enable_webhooks(args.webhook_url, secret)
-    print(sim.url, flush=True)
-    while not stop.wait(0.5):
-        pass
-    sim.stop()
-    return 0
+    return serve_until_signalled(sim.url, sim.stop)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-import struct
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
+
+from autosig.netutil import reset
 
 if TYPE_CHECKING:
     from autosig.sources.simulator._core import Simulator
@@ -128,10 +128,5 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, {"data": page, "page_info": info})
 
     def _reset(self) -> None:
-        # SO_LINGER 0 turns close() into a TCP RST: the client sees "connection reset by peer".
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
+        reset(self.connection)
         self.close_connection = True
