@@ -177,6 +177,9 @@ def latency(store_url: str | None, *, webhooks: bool, samples: int, spread: floa
                     time.sleep(0.05)
                 if web is not None:
                     sim.enable_webhooks(web.url + "/webhooks/whop", SECRET)
+                    # the worker's start-up poll just ran: a channel is polled at most every 2 s, so the first
+                    # alert would otherwise measure that gap rather than the wake-up
+                    time.sleep(2.5)
                 seen_after = store.last_seq("parsed")
                 published: dict[str, float] = {}
                 arrived: dict[str, float] = {}
