@@ -302,7 +302,9 @@ def rows(table: list[tuple[str, str, dict[str, Any], str, str | None]]) -> list[
 
 def cases_v2() -> list[dict[str, Any]]:
     """Every v2 case, in an order where a reply comes after the alert it answers."""
+    from .cases_v2_extra import CASES_EXTRA
+    from .cases_v2_late import CASES_LATE
     from .cases_v2_more import CASES_MORE
     from .cases_v2_orders import CASES_ORDERS
 
-    return rows(_CASES + CASES_ORDERS + CASES_MORE)
+    return rows(_CASES + CASES_ORDERS + CASES_MORE + CASES_EXTRA + CASES_LATE)

@@ -14,7 +14,8 @@ CASES_MORE: list[tuple[str, str, dict[str, Any], str, str | None]] = [
     # warnings / quotes / examples
     (
         "q-more-1",
-        "🚨 PSA 🚨 There's a fake 'AutoAlerts' discord reposting our BTO NVDA 140c 1/16 @ 2.10 alerts. Only trust this channel.",
+        "🚨 PSA 🚨 There's a fake 'AutoAlerts' discord reposting our BTO NVDA 140c 1/16 @ 2.10 alerts. Only trust this "
+        "channel.",
         NON,
         WED,
         None,

@@ -87,7 +87,8 @@ def _reading_wrong(expect: dict[str, Any], result: dict[str, Any], i: int) -> bo
     wanted = _expected_signals(expect)
     if i >= len(wanted):
         return True
-    return bool(checker().check({"kind": "signal", "signals": [wanted[i]]}, {**result, "signals": [result["signals"][i]]}))
+    one = {**result, "signals": [result["signals"][i]]}
+    return bool(checker().check({"kind": "signal", "signals": [wanted[i]]}, one))
 
 
 @dataclass

@@ -77,6 +77,8 @@ GUESSES = [
     ("short 1 /ES @ 6000", "short sale"),
     ("covered TSLA short @ 245.50", "short covered"),
     ("BTO SPY 600c 1/16 @ 1.25\n" + "more words " * 100, "head of a long message"),
+    ("SPY 600c next friday @ 1.25", "next Friday"),
+    ("BTO SPY 600c 1/16 @ 1.25, now 1.40", "second price"),
 ]
 
 

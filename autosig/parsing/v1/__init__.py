@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from autosig.parsing import _dates as dates
 from autosig.parsing.model import non_signal, result, unparseable
-from autosig.parsing.v1 import _dates as dates
 from autosig.parsing.v1._judge import Parent, judge
 from autosig.parsing.v1._lexer import clean
 from autosig.parsing.v1._segments import MAX_TOKENS, split_segments

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from autosig.parsing.v1 import _dates as dates
+from autosig.parsing import _dates as dates
 from autosig.parsing.v1._scan import Scan
 from autosig.parsing.v1._vocab import (
     QTY_UNITS,

@@ -3,7 +3,7 @@ a word in capitals."""
 
 from __future__ import annotations
 
-from autosig.parsing.v1 import _dates as dates
+from autosig.parsing import _dates as dates
 from autosig.parsing.v1._actions import PHRASES_BY_FIRST
 from autosig.parsing.v1._scan import Scan
 from autosig.parsing.v1._vocab import (

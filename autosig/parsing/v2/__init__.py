@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from autosig.parsing import _dates as dates
 from autosig.parsing.model import non_signal, unparseable
-from autosig.parsing.v2 import _dates as dates
 from autosig.parsing.v2._judge import GUESS, Parent, Reading, judge
 from autosig.parsing.v2._lexer import clean
 from autosig.parsing.v2._segments import MAX_TOKENS, split_segments

@@ -34,6 +34,7 @@ from autosig.parsing.v2._vocab import (
     STRATEGIES,
     TAG_WORDS,
     TARGET_LABELS,
+    THIRD_PARTY,
 )
 
 # next word -> action words it disarms
@@ -51,11 +52,23 @@ for _entry in sorted(ACTION_PHRASES, key=lambda e: -len(e[0])):
 
 _KEEPING = {"letting", "leaving", "holding", "keeping", "left", "let", "keep", "hold", "leave"}
 _REMAINDER = {"ride", "rides", "riding", "runner", "runners", "rest", "remaining", "remainder"}
+# "stop to entry", "a good entry": "entry" after these words names a price, not an order
+_NOT_ENTRY_AFTER = {
+    "to", "at", "@", "is", "from", "above", "below", "good", "great", "nice", "decent", "solid", "better", "best",
+    "ideal", "perfect", "another", "next", "an", "possible", "potential", "cheap", "cheaper", "early", "late",
+}  # fmt: skip
+# Action words that, after an action word of the opposite kind, tell the rest of a trade already done
+_ROUND_TRIP = {
+    "sold": "close", "closed": "close", "exited": "close", "stopped": "close", "trimmed": "trim", "covered": "close",
+    "stc": "close", "btc": "close", "bought": "open", "entered": "open", "opened": "open", "added": "add",
+    "bto": "open", "sto": "open",
+}  # fmt: skip
 # Every word scan_words acts on
 _FLAGGED = (
     set(TAG_WORDS) | INTENT | RECAP | RESULT | COMMENTARY | HOLDING | _KEEPING | MISSED | CHASE | OPTION_WORDS
-    | STRATEGIES | ROLL_WORDS | LEVEL_CHANGE | SELL_SIDE | BUY_SIDE
+    | STRATEGIES | ROLL_WORDS | LEVEL_CHANGE | SELL_SIDE | BUY_SIDE | THIRD_PARTY
     | {"high", "highrisk", "late", "runner", "runners", "debit", "credit", "bull", "bullish", "bear", "bearish"}
+    | {"remaining", "remain", "if", "unless", "once"} | set(_ROUND_TRIP)
 )  # fmt: skip
 
 
@@ -72,6 +85,8 @@ class ActionRules(Scan):
             low = tok.low
             if low not in _FLAGGED:
                 continue  # most words flag nothing: one lookup for them
+            if low in _ROUND_TRIP:
+                f.trip_words += 1
             if low in SELL_SIDE:
                 f.sides |= 1
             elif low in BUY_SIDE:
@@ -87,6 +102,8 @@ class ActionRules(Scan):
                 f.tags.append(tag)
             if low in INTENT and f.intent_at is None and not (low == "tmrw" and self.tomorrow_expiry(i)):
                 f.intent_at = i
+            if low in ("if", "unless", "once") and f.condition_at is None:
+                f.condition_at = i
             if low in RECAP:
                 f.recap = True
             elif low in RESULT:
@@ -101,6 +118,10 @@ class ActionRules(Scan):
                 f.runners = True  # "holding 2", "leaving 1"
             elif low in ("runner", "runners") and self.low(i + 1) in ("left", "on", "open", "still", "riding"):
                 f.runners = True
+            elif low in ("left", "remaining", "remain", "runner", "runners") and t[i - 1].kind == "num" and i > 0:
+                f.runners = f.runners or t[i - 1].is_int  # "(1 left)", "2 runners"
+            if low in THIRD_PARTY and f.third_party_at is None:
+                f.third_party_at = i
             if low in MISSED and f.missed_at is None:
                 f.missed_at = i
             elif low in CHASE and (self.low(i - 1) in NEGATIONS or self.low(i - 2) in NEGATIONS):
@@ -113,12 +134,37 @@ class ActionRules(Scan):
                 f.strategy = True
             elif low in ROLL_WORDS:
                 f.strategy = True  # a roll closes one contract and opens another
-            elif low in LEVEL_CHANGE and (self.level_label(i + 1) or self.level_label(i + 2) or self.level_label(i - 1)):
+            elif low in LEVEL_CHANGE and any(self.level_label(k) for k in (i + 1, i + 2, i - 1)):
                 f.level_change = True
             if low in ("debit", "credit") and f.limit_kind is None:
                 f.limit_kind = low
             elif low in ("bull", "bullish", "bear", "bearish") and f.bias is None:
                 f.bias = low[:4]
+
+    def scan_round_trip(self) -> None:
+        """ "BTO SPY 600c @ 1.25 ✅ closed @ 2.10": after the action word, an opposite one in the past (or a strong
+        abbreviation), so the message tells a whole trade. "… sell at 2.00" is a plan and does not count."""
+        f, t = self.f, self.t
+        if f.action is None:
+            return
+        cond = f.condition_at
+        if cond is not None and not f.action.strong and f.action.start < cond:
+            # "bought … if you want in": the weak action word is conditional, unless a clause ends in between
+            f.conditional = all(t[k].low != "¶" for k in range(f.action.end, cond))
+        if f.trip_words - (t[f.action.start].low in _ROUND_TRIP) < 1:
+            return  # no other word that could tell the rest of the trade
+        entry = f.action.action in ("open", "add")
+        for i in self.words:
+            if i < f.action.end or t[i].used:
+                continue
+            kind = _ROUND_TRIP.get(t[i].low)
+            if kind is not None and (kind in ("open", "add")) != entry:
+                f.round_trip = True
+                return
+
+    def last_word(self, i: int) -> bool:
+        """Token i is the segment's last word or number (only symbols and emoji after it)."""
+        return all(self.t[k].kind == "sym" for k in range(i + 1, self.n))
 
     def after_contract(self, i: int) -> bool:
         """Token i follows a strike ("45c") or an expiry ("1/16")."""
@@ -143,7 +189,7 @@ class ActionRules(Scan):
             if tok.kind != "word" or tok.dollar or tok.slash:
                 continue
             if tok.low in _NOT_ACTION_BEFORE.get(self.low(i + 1), ()) or (
-                tok.low == "entry" and self.low(i - 1) in ("to", "at", "@", "is", "from", "above", "below")
+                tok.low == "entry" and self.low(i - 1) in _NOT_ENTRY_AFTER
             ):
                 continue  # "closing bell", "covered call", "stop to entry"
             for phrase, action, side, strong in PHRASES_BY_FIRST.get(tok.low, ()):
@@ -166,7 +212,8 @@ class ActionRules(Scan):
                     or self.low(i - 1) in after
                     or tok.low == "in" and self.low(i + 1) in IN_FOLLOWERS
                     or tok.low in ("in", "out") and self.free_num(i + 1) is not None and self.after_contract(i)
-                ):  # "HOOD 45c out 1.40"
+                    or tok.low in ("in", "out") and self.last_word(i) and (self.nums or self.dates)
+                ):  # "HOOD 45c out 1.40", "COIN 280c 1/23 3.05 ✅ out"
                     self.set_action(Action(action, None, tok.low in ("close", "closing"), i, i + 1))
                     return
             if i == first_word or self.low(i - 1) in ("i", "we", "just", "also", "and", "got"):
@@ -175,6 +222,14 @@ class ActionRules(Scan):
                     action, side = misspelt
                     self.set_action(Action(action, side, False, i, i + 1, misspelt=True))
                     return
+        for i in self.words:
+            if t[i].low == "off" and t[i - 1].kind in ("num", "date") and not t[i - 1].dollar and i > 0:
+                # "another 1 off at 5.80", "1/2 off here": part of the position taken off
+                if t[i - 1].kind == "num" and t[i - 1].is_int:
+                    self.f.quantity = int(t[i - 1].value or 0)
+                    t[i - 1].used = True
+                self.set_action(Action("trim", None, False, i, i + 1))
+                return
 
     def direction_word(self, i: int) -> bool:
         """'long'/'short' is an order only beside what is traded: "long NVDA", "short 1 /MNQ", "ES long 6000"."""

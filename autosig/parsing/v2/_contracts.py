@@ -5,6 +5,7 @@ from __future__ import annotations
 from autosig.parsing.v2._scan import SIGNS, Scan
 from autosig.parsing.v2._vocab import BUY_SIDE, RIGHTS, SELL_SIDE
 
+_PAIR_WORDS = {"bull", "bear", "bullish", "bearish", "debit", "credit", "vertical"}
 _BEFORE_LEG = {"the", "a", "x", "of"}  # skipped between a leg's side word and its strike
 
 
@@ -37,18 +38,21 @@ class ContractRules(Scan):
             for k in range(i, right_at + 1):
                 t[k].used = True
 
-    def side_before(self, i: int) -> str | None:
+    def side_before(self, i: int) -> tuple[str, str | None] | None:
         """The side word written in front of the strike at token i ("sell SPY 590P", "BTO 1 IWM 205p"), looking
-        back over a ticker, a quantity and a few filler words."""
+        back over a ticker, a quantity and a few filler words; and the ticker passed over, if any."""
         t = self.t
+        ticker = None
         for k in range(i - 1, max(-1, i - 5), -1):
             tok = t[k]
             if tok.kind == "word" and not tok.dollar and not tok.slash and tok.low in SELL_SIDE:
-                return "sell"
+                return "sell", ticker
             if tok.kind == "word" and not tok.dollar and not tok.slash and tok.low in BUY_SIDE:
-                return "buy"
+                return "buy", ticker
             ticker_like = tok.kind == "word" and (tok.dollar or tok.text.isupper()) and not tok.used
-            if not (ticker_like or tok.kind == "num" and tok.is_int and not tok.used or tok.low in _BEFORE_LEG):
+            if ticker_like:
+                ticker = tok.low
+            elif not (tok.kind == "num" and tok.is_int and not tok.used or tok.low in _BEFORE_LEG):
                 return None
         return None
 
@@ -60,14 +64,17 @@ class ContractRules(Scan):
         if f.signed_legs or f.sides != 3:
             return
         legs = []
+        tickers = set()
         for i in self.nums:
             if not t[i].used and self.is_right(i + 1):
-                side = self.side_before(i)
-                if side is None:
+                found = self.side_before(i)
+                if found is None:
                     return
-                legs.append((i, side))
-        if len(legs) < 2 or len({side for _, side in legs}) < 2:
-            return
+                legs.append((i, found[0]))
+                if found[1] is not None:
+                    tickers.add(found[1])
+        if len(legs) < 2 or len({side for _, side in legs}) < 2 or len(tickers) > 1:
+            return  # ("sold SPY 600c, bought QQQ 510c" is two trades, not a spread)
         for i, side in legs:
             f.signed_legs.append({"side": side, "ratio": 1, "right": RIGHTS[t[i + 1].low], "strike": t[i].value})
             t[i].used = t[i + 1].used = True
@@ -77,6 +84,8 @@ class ContractRules(Scan):
     def scan_strike_pairs(self) -> None:
         """ "6000/6010 call", "50/55p": a vertical spread's two strikes; the sides come from debit/credit or
         bull/bear, judged later."""
+        if not self.dates and "/" not in self.sym_set:
+            return
         t = self.t
         for i in sorted(self.nums + self.dates):
             tok = t[i]
@@ -86,9 +95,12 @@ class ContractRules(Scan):
                 if self.strike_chain(i):
                     self.f.strategy = True  # "600/605/610c", "5800/5810/6100/6110": a butterfly, a condor
                     continue
-                if not (t[i + 2].glued and self.is_right(i + 3)):
+                right_at = i + 3
+                while t[right_at].low in _PAIR_WORDS and right_at < i + 5:
+                    right_at += 1  # "600/605 bear put spread"
+                if not (t[i + 2].glued and self.is_right(right_at)):
                     continue
-                lo, hi, right_at = tok.value or 0.0, t[i + 2].value or 0.0, i + 3
+                lo, hi = tok.value or 0.0, t[i + 2].value or 0.0
             elif tok.kind == "date" and tok.text.count("/") == 1 and self.is_right(i + 1):
                 a, b = tok.text.split("/")
                 lo, hi, right_at = float(a), float(b), i + 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from autosig.parsing.v2 import _dates as dates
+from autosig.parsing import _dates as dates
 from autosig.parsing.v2._scan import Scan
 from autosig.parsing.v2._vocab import (
     QTY_UNITS,
@@ -54,7 +54,12 @@ class ExpiryRules(Scan):
                 if tok.low == "next":
                     t[i + 1].used = True
             elif tok.kind == "word" and tok.low in ("friday", "fri") and option_context:
-                found, seen = dates.this_friday(self.today), True
+                if self.low(i - 1) == "next":
+                    # "next Friday" on a Wednesday: this week's for some, the week after's for others
+                    found, seen = dates.next_friday(self.today), True
+                    f.expiry_guess = True
+                else:
+                    found, seen = dates.this_friday(self.today), True
             elif tok.kind == "word" and tok.low in TOMORROW and option_context and (
                 self.low(i - 1) in _EXPIRY_WORDS or self.is_right(i - 1)
             ):

@@ -22,6 +22,8 @@ class Action:
 class Features:
     action: Action | None = None
     intent_at: int | None = None
+    condition_at: int | None = None  # "if", "unless", "once": what follows is a condition
+    conditional: bool = False  # …of the action word before it, in the same clause, when that word is a weak one
     recap: bool = False
     result: bool = False  # words of a result ("gains", "banked"): a report unless an action word says otherwise
     missed_at: int | None = None  # "missed", "miss": talk about a missed trade
@@ -35,9 +37,15 @@ class Features:
     worded_legs: bool = False  # spread legs each with its side word ("sell 590P, buy 585P")
     leg_closing: bool = False  # …and those words close ("STC … / BTC …")
     runners: bool = False  # "letting the rest ride", "holding runners": part of the position stays
+    price_move: bool = False  # "1.25 → 2.40", "… now 1.60": a price and where it went since
+    price_to: bool = False  # "1.20 to 2.40": an entry range beside an action word, else a move
+    trip_words: int = 0  # words that could tell an entry or an exit already done ("closed", "STC")
+    round_trip: bool = False  # an entry and its exit in one breath ("BTO … ✅ closed @ 2.10"): a recap
+    expiry_guess: bool = False  # "next Friday": which Friday is a guess
     fraction_guess: bool = False  # "… @ 2.10 1/2" with no expiry before: half, or a January 2 expiry
     commentary: bool = False
     question: bool = False
+    third_party_at: int | None = None  # "my cousin", "people", "they": whose trade it is
     asks: bool = False  # a question that starts with its question word ("who bought …?")
     gain: bool = False  # "+100%", "from X": reporting a result, not placing an order
     ticker: str | None = None

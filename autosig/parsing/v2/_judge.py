@@ -51,6 +51,10 @@ def _talk_only(f: Features, h: Features, own: Action | None, previous: Action | 
         return "intent or watchlist, not an order"
     if own is None and h.intent_at is not None and (h.action is None or h.intent_at < h.action.start):
         return "intent or watchlist, not an order"
+    if f.conditional:
+        return "a conditional order, not an order"  # "SPY 600c @ 1.25 is a good entry if it dips there"
+    if f.third_party_at is not None and own is not None and f.third_party_at < own.start:
+        return "someone else's trade, not an order"  # "my cousin bought TSLA 300c", "people asking about BTO …"
     if f.missed_at is not None and (own is None or f.missed_at < own.start):
         return "a missed trade, not an order"  # "missed the NVDA 140c entry at 2.10"
     if own is None and h.missed_at is not None:
@@ -62,6 +66,8 @@ def _talk_only(f: Features, h: Features, own: Action | None, previous: Action | 
     levels = f.stop is not None or bool(f.targets)
     if own is None and (f.recap or h.recap or not heading and not levels and (f.result or h.result)):
         return "recap or result, not an order"  # ("raising stop … to lock profit" is an update)
+    if f.round_trip and not f.worded_legs:
+        return "an entry and its exit together: a recap, not an order"
     if own is None and f.target_hit and not levels:
         return "a target reached: a report, not an order"  # "PT1 ✅ on META 650c"
     if action is None and f.question or f.asks:
@@ -119,6 +125,8 @@ def judge(
                 return non_signal("market commentary, not an order")
             if not has_contract and not f.price_explicit and f.price is not None and f.price == int(f.price):
                 return non_signal("a ticker and a number, no action")  # "SPY 600" is a level more often than a buy
+            if f.price_move or f.price_to:
+                return non_signal("a price and where it went since: a result, not an order")  # "1.25 → 2.40"
             action, implicit = "open", True  # the convention of alert channels: a contract and a price
         elif has_contract:
             if f.commentary:
@@ -152,6 +160,8 @@ def judge(
     fraction = f.fraction if f.fraction is not None else h.fraction
     if action == "close" and (fraction is not None and fraction < 1 or f.runners):
         action = "trim"  # "sold 1/2", "letting the rest ride"
+    elif action == "close" and inherit is not None and f.quantity and (inherit["quantity"] or 0) > f.quantity:
+        action = "trim"  # "sold 50" of the 100 the replied-to alert bought
 
     # sides: the side of this order; "short" names the direction, so short puts are bought
     position_side = "buy"
@@ -237,6 +247,10 @@ def _doubts(
         doubts.append((GUESS, "the order is quoted, not placed"))
     if implicit and f.holding:
         doubts.append((GUESS, "no action word and 'holding': maybe a position already held"))
+    if f.price_move and not implicit:
+        doubts.append((GUESS, "a second price, after 'now' or 'to'"))
+    if f.expiry_guess:
+        doubts.append((GUESS, "'next Friday' may be this week's or the next"))
     if f.fraction_guess:
         doubts.append((GUESS, "a fraction after the price that could be an expiry"))
     if f.action is not None and f.action.misspelt:

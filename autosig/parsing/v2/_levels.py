@@ -16,6 +16,7 @@ from autosig.parsing.v2._vocab import (
 )
 
 _ENTRY_LABELS = {"from", "avg", "average", "cost"}
+_MOVE_MARKS = {"to", "→", "➡", "⇒", "⟶", "➔", "now", "currently", "current"}
 _HIT = {"hit", "hits", "reached", "tagged", "filled", "done", "✅", "✔", "☑"}
 _SENTENCE_ENDS = {".", "!", "?", "¶", ",", ";"}
 _VALUE_MARKS = {"to", "→", "➡", "⇒", "⟶", "➔", ">", "=", ":", "now", "at", "@", "is"}
@@ -202,6 +203,8 @@ class LevelRules(Scan):
         tok.used = True
         sep = self.low(j + 1)
         hi = self.free_num(j + 2)
+        if sep == "to" and hi is not None:
+            f.price_to = True  # "1.20 to 2.40": an entry range only beside an action word
         if sep in ("-", "/", "to") and hi is not None and self.low(j + 3) != "%" and not self.is_right(j + 3):
             lo_v, hi_v = tok.value or 0.0, hi.value or 0.0
             if 0 < lo_v < hi_v <= lo_v * 2:
@@ -234,4 +237,6 @@ class LevelRules(Scan):
                 self.take_price(i)
             else:
                 left += 1
+                if self.low(i - 1) in _MOVE_MARKS:
+                    f.price_move = True  # "1.25 → 2.40", "entry 1.25, currently 1.60"
         f.numbers_left = left

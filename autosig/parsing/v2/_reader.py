@@ -24,6 +24,7 @@ class Reader(ActionRules, ContractRules, SizeRules, ExpiryRules, LevelRules, Tic
     def read(self) -> Features:
         self.scan_words()
         self.scan_action()
+        self.scan_round_trip()
         self.scan_signed_legs()
         self.scan_worded_legs()
         self.scan_strike_pairs()

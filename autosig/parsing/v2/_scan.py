@@ -25,18 +25,13 @@ class Scan:
         self.words: list[int] = []
         self.dates: list[int] = []
         self.syms: list[int] = []
-        self.not_syms: list[int] = []  # nums, words and dates in order (what several rules scan)
-        self.words_syms: list[int] = []
         by_kind = {"num": self.nums, "word": self.words, "date": self.dates, "sym": self.syms}
-        not_syms, words_syms = self.not_syms.append, self.words_syms.append
         for i, tok in enumerate(tokens):
             tok.used = False  # the same tokens are read again when segments are regrouped
-            kind = tok.kind
-            by_kind[kind].append(i)
-            if kind != "sym":
-                not_syms(i)
-            if kind == "word" or kind == "sym":
-                words_syms(i)
+            by_kind[tok.kind].append(i)
+        self.not_syms = sorted(self.nums + self.words + self.dates)  # in order: what several rules scan
+        self.words_syms = sorted(self.words + self.syms)
+        self.sym_set = {tokens[i].low for i in self.syms}  # which symbols occur: rules that need one skip the rest
         # End markers past the last token (t[-1] is one too), so lookarounds need no bounds checks.
         self.n = len(tokens)
         self.t = tokens + END

@@ -7,7 +7,7 @@ from datetime import date
 from autosig.parsing.v2._features import Action, Features
 from autosig.parsing.v2._lexer import Token, tokenize
 from autosig.parsing.v2._reader import Reader
-from autosig.parsing.v2._vocab import HEADING_ACTIONS, HEADING_WORDS
+from autosig.parsing.v2._vocab import HEADING_ACTIONS, HEADING_WORDS, NOT_TICKERS
 
 # At most this many tokens of a message's head are read: prose of 1,000 characters is ~250 tokens, symbol soup
 # ("1/1/1/…") four times that.
@@ -27,9 +27,21 @@ def _parts(tokens: list[Token]) -> list[list[Token]]:
             depth = max(0, depth - 1)
         if tok.low in _SPLITTERS and depth == 0 and nxt is not None and nxt.kind == "word":
             parts.append([])  # a comma before a number continues a list ("PT 1.00, 1.50")
+        elif tok.low in ("and", "&", "plus") and depth == 0 and _next_ticker(nxt) and _has_number(parts[-1]):
+            parts.append([])  # "BTO SPY 600c 1/16 @ 1.25 and QQQ 510c 1/16 @ 0.90"
         else:
             parts[-1].append(tok)
     return [p for p in parts if p]
+
+
+def _next_ticker(tok: Token | None) -> bool:
+    if tok is None or tok.kind != "word":
+        return False
+    return tok.dollar or tok.slash or len(tok.text) >= 2 and tok.text.isupper() and tok.low not in NOT_TICKERS
+
+
+def _has_number(part: list[Token]) -> bool:
+    return any(tok.kind == "num" for tok in part)
 
 
 def _join(pieces: list[list[Token]]) -> list[Token]:
@@ -84,6 +96,7 @@ def split_segments(text: str, today: date | None) -> tuple[Features | None, list
     groups: list[list[list[Token]]] = []
     first_reads: list[tuple[Features, bool]] = []  # a one-part group's first reading is its final one
     has_action = False
+    header_read: Features | None = None
     strikes, sides = 0, 0  # over all parts: maybe a spread written leg by leg, which a comma cuts in two
     for line in lines:
         for part in _parts(line):
@@ -97,14 +110,17 @@ def split_segments(text: str, today: date | None) -> tuple[Features | None, list
                 groups[-1].append(part)
             else:
                 header.append(part)
+                header_read = header_read or features  # the first part is read with no action inherited
             has_action = has_action or features.action is not None
     if strikes >= 2 and sides == 3:  # "sell SPY 590P, buy 585P": one segment
         whole = Reader(_join(lines), today).read()
         if whole.worded_legs:
             return None, [whole]
+    # a header of one part was read just so: its reading stands
+    whole_header = header_read if len(header) == 1 else Reader(_join(header), today).read() if header else None
     if not groups:
-        return None, [Reader(_join(header), today).read()]
-    header_features = Reader(_join(header), today).read() if header else None
+        return None, [whole_header] if whole_header is not None else []
+    header_features = whole_header
     if heading is not None and header_features is not None:
         header_features.action = Action(heading, None, True, 0, 0, heading=True)
     segments: list[Features] = []

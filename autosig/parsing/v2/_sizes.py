@@ -72,6 +72,8 @@ class SizeRules(Scan):
             f.size_text = ", ".join(texts)
 
     def scan_percents(self) -> None:
+        if "%" not in self.sym_set:
+            return
         f, t = self.f, self.t
         opening = f.action is None or f.action.action in ("open", "add")
         for i in self.nums:

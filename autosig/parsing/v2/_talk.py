@@ -30,10 +30,12 @@ _SPEECH = re.compile(
     r"|sharing|asked|asking|claims|claimed|claiming|saw|seeing|someone|somebody|people|they|going around"
     r"|screenshot|screenshots)\b"
 )
+_TOLD = re.compile(r"\b(?:was|were|had|did)\b")
 # A withdrawn or unfilled order: "Cancel BTO …", "disregard that", "not filled".
 _CANCELLED = re.compile(
     r"\b(?:cancel|cancels|cancelled|canceled|cancelling|canceling|disregard|nevermind|never mind|nvm|scratch that"
-    r"|ignore (?:it|that|this|the last|my last|last)|was a test|just a test|test alert|not filled|didn't fill|didnt fill|did not fill|no fill|unfilled"
+    r"|ignore (?:it|that|this|the last|my last|last)|was a test|just a test|test alert|not filled|didn't fill"
+    r"|didnt fill|did not fill|no fill|unfilled"
     r"|never filled|wasn't filled|not getting filled)\b"
 )
 # A recap by name, and the past that makes a past-tense exit a recap rather than an order.
@@ -78,9 +80,10 @@ def read_talk(text: str) -> Talk:
             outside = low[: m.start()] + " " + low[m.end() :]
             if _SPEECH.search(outside):
                 return Talk("an alert quoted from someone else, not an order", True, False, False)
-    return Talk(
-        None, quoted, bool(_RECAP.search(low)), bool(_PAST.search(low)), bool(_CANCELLED.search(low))
-    )
+    past = _PAST.search(low)
+    # "last week's STC of AAPL 240c @ 3.10 was a 60% winner": in the past and told as such, whatever its verb
+    told = past is not None and _TOLD.search(low) is not None
+    return Talk(None, quoted, bool(_RECAP.search(low)) or told, past is not None, bool(_CANCELLED.search(low)))
 
 
 _PLAIN = Talk(None, False, False, False)

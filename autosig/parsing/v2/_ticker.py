@@ -3,7 +3,7 @@ a word in capitals."""
 
 from __future__ import annotations
 
-from autosig.parsing.v2 import _dates as dates
+from autosig.parsing import _dates as dates
 from autosig.parsing.v2._actions import PHRASES_BY_FIRST
 from autosig.parsing.v2._scan import Scan
 from autosig.parsing.v2._vocab import (
@@ -56,7 +56,9 @@ class TickerRules(Scan):
             return (
                 positional
                 and tok.text.isupper()
-                and (letters not in _JARGON or letters == "t")  # "T" is a target label only as "T1"
+                # one capital before a contract is a ticker too: "BTO 2 T 25c", "BTO A 140c" ("T" is a target
+                # label only as "T1"; "C" and "P" are rights)
+                and (letters not in _JARGON or len(letters) == 1 and letters not in "cp" and self.contract_at(i + 1))
                 and letters not in dates.MONTHS
                 and self.priced_at(i + 1)
             )

@@ -107,11 +107,14 @@ ACTION_PHRASES: tuple[tuple[tuple[str, ...], str, str | None, bool], ...] = (
 )
 # Words that are actions only in some positions: at the start of a segment or after these words.
 POSITIONAL = {
-    "in": ("open", {"got", "im", "i'm", "back", "we're", "were", "also", "and", "&"}),
-    "out": ("close", {"got", "im", "i'm", "we're", "were", "also", "and", "&", "rest"}),
+    "in": ("open", {"got", "im", "i'm", "back", "we're", "were", "also", "and", "&", "starter", "starters", "position",
+                   "pos", "lotto", "swing", "scalp", "small", "light", "half", "full", "size"}),
+    "out": ("close", {"got", "im", "i'm", "we're", "were", "also", "and", "&", "rest", "one", "last", "remaining",
+                      "everything", "fully", "completely", "finally", "now", "just"}),
     "close": ("close", set()),
     # "flat /NQ @ …", "went flat ES": the position is closed; "futures flat" is a market report
-    "flat": ("close", {"went", "go", "going", "im", "i'm", "we're", "were", "got", "now", "all", "and", "&", "getting"}),
+    "flat": ("close", {"went", "go", "going", "im", "i'm", "we're", "were", "got", "now", "all", "and", "&",
+                       "getting"}),
     "closing": ("close", set()),
 }
 # "in @ 1.2", "in at 1.2", "in here": "in" is an action before these even mid-sentence.
@@ -127,6 +130,12 @@ INTENT = {
 }  # fmt: skip
 # "holding into tmrw", "swing till tomorrow": the horizon of a position, not an intent
 HORIZON_BEFORE = {"into", "till", "til", "until", "through", "thru", "over", "for", "overnight"}
+# Someone else did it: "my cousin bought …", "people asking about BTO …"
+THIRD_PARTY = {
+    "cousin", "friend", "friends", "buddy", "brother", "sister", "wife", "husband", "dad", "mom", "he", "she",
+    "they", "someone", "somebody", "people", "members", "member", "everyone", "guys", "others", "he's", "she's",
+    "they're", "bro", "uncle", "coworker", "colleague",
+}  # fmt: skip
 QUESTION_WORDS = {
     "who", "anyone", "anybody", "did", "does", "do", "is", "are", "was", "what", "why", "how", "should", "can",
     "could", "would", "where", "when", "which", "has", "have", "any",
