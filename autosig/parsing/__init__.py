@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # Registered parser modules; each has VERSION and parse(alert) -> result dict. Add new versions here.
-_MODULES = ("autosig.parsing.v0", "autosig.parsing.v1")
+_MODULES = ("autosig.parsing.v0", "autosig.parsing.v1", "autosig.parsing.v2")
 
 
 @dataclass(frozen=True, slots=True)

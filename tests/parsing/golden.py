@@ -1,11 +1,11 @@
 """Golden outputs of the frozen parser versions: every field of every result, one line per input, on the rule cases
-(tests/parsing/cases.py), the public corpus and the simulator's bundled alerts. test_golden.py fails when a frozen
+(tests/parsing/cases.py and the v2 cases, cases_v2*.py), the public corpus and the simulator's bundled alerts. test_golden.py fails when a frozen
 version reads any of them differently, because `autosig reprocess` promises that a version number always means the
 same reading.
 
 After adding inputs (new rule cases, corpus lines or simulator alerts), add their lines with
 
-    .venv/bin/python -m tests.parsing.golden 1          # tests/parsing/data/golden/v1.jsonl
+    .venv/bin/python -m tests.parsing.golden 1 2        # tests/parsing/data/golden/v1.jsonl and v2.jsonl
 
 which writes lines for new inputs only, and refuses (exit 1, with the differences) when an existing line would
 change. A deliberate change of a frozen version's output — which should never happen once the version has
@@ -24,6 +24,7 @@ from typing import Any
 from autosig.parsing import Alert, parser_for
 
 from .cases import cases
+from .cases_v2 import cases_v2
 from .helpers import CORPUS, DATA, ROOT
 
 GOLDEN = DATA / "golden"
@@ -44,6 +45,7 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 def inputs() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """(set name, alerts {"id", "text", "created_at", "reply_to"}) in a fixed order."""
     yield "cases", cases()
+    yield "cases_v2", cases_v2()
     yield "corpus", _jsonl(CORPUS)
     yield "simulator", [{**row, "created_at": SIMULATOR_CREATED_AT} for row in _jsonl(SIMULATOR)]
 
@@ -105,7 +107,9 @@ def compare(version: str) -> Diff:
     golden = {f"{row['set']}/{row['id']}": row for row in _jsonl(path)} if path.exists() else {}
     current = {f"{row['set']}/{row['id']}": row for row in map(json.loads, render(version))}
     changed = {
-        key: list(_differences(golden[key], row)) for key, row in current.items() if key in golden and row != golden[key]
+        key: list(_differences(golden[key], row))
+        for key, row in current.items()
+        if key in golden and row != golden[key]
     }
     return Diff(changed, [k for k in current if k not in golden], [k for k in golden if k not in current])
 
@@ -124,7 +128,7 @@ def write(version: str, force: bool = False) -> tuple[Path, Diff]:
 
 def main(argv: list[str]) -> int:
     force = "--force" in argv
-    for version in [a for a in argv if a != "--force"] or ["1"]:
+    for version in [a for a in argv if a != "--force"] or ["1", "2"]:
         try:
             path, diff = write(version, force)
         except ValueError as exc:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from autosig.parsing.v1 import _dates as dates
+from autosig.parsing import _dates as dates
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from autosig.parsing import versions
 
 from . import golden
 
-FROZEN = ["1"]
+FROZEN = ["1", "2"]
 
 
 @pytest.mark.parametrize("version", FROZEN)
@@ -25,7 +25,7 @@ def test_frozen_version_reads_every_golden_input_as_when_frozen(version):
 
 def test_the_golden_covers_every_set_and_every_field():
     rows = [json.loads(line) for line in golden.path_of("1").read_text(encoding="utf-8").splitlines()]
-    assert {row["set"] for row in rows} == {"cases", "corpus", "simulator"}
+    assert {row["set"] for row in rows} == {"cases", "cases_v2", "corpus", "simulator"}
     assert {row["kind"] for row in rows} == {"signal", "non_signal", "unparseable"}
     signal = next(row for row in rows if row["signals"])["signals"][0]
     assert len(signal) == 17  # every field of the signal model, not a summary

@@ -1,4 +1,5 @@
-"""The shape of every result: exactly the fields of the signal model, unknowns null, lists empty; reasons for non-signals."""
+"""The shape of every result: exactly the fields of the signal model, unknowns null, lists empty; reasons for
+non-signals."""
 
 from __future__ import annotations
 

@@ -87,7 +87,10 @@ def feed(store) -> Feed:
 
 @pytest.fixture
 def env(log_dir: Path) -> dict[str, str]:
-    return {"AUTOSIG_LOG_DIR": str(log_dir), "AUTOSIG_TAIL_POLL_SECONDS": "0.05", "AUTOSIG_FSYNC": "never"}
+    # The Feed writes v1 parses: the web's own active version (until a worker.started says otherwise) must be v1 too,
+    # whatever the newest version is.
+    return {"AUTOSIG_LOG_DIR": str(log_dir), "AUTOSIG_TAIL_POLL_SECONDS": "0.05", "AUTOSIG_FSYNC": "never",
+            "AUTOSIG_PARSER_VERSION": "1"}
 
 
 @pytest.fixture

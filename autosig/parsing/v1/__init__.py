@@ -3,8 +3,9 @@
 A message is cut into segments, one per traded ticker: lines (and ", "-separated parts) that name a ticker start
 a segment, the others add detail to the one before ("SL 1.00" on its own line). Lines before the first ticker are
 a header whose action and size apply to every segment ("Bought a starter size in both:"). A message with spread
-legs ("+1 415 C / -1 420 C") is one segment. Each segment is read by _reader (the rules, one module per concern) and judged by _judge:
-signal, non_signal (chatter, intent, recaps) or unparseable (trade-like but incomplete, with the reason).
+legs ("+1 415 C / -1 420 C") is one segment. Each segment is read by _reader (the rules, one module per concern)
+and judged by _judge: signal, non_signal (chatter, intent, recaps) or unparseable (trade-like but incomplete, with
+the reason).
 
 Pure and deterministic: it reads only the Alert (never the clock), and never raises.
 
@@ -18,8 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from autosig.parsing import _dates as dates
 from autosig.parsing.model import non_signal, result, unparseable
-from autosig.parsing.v1 import _dates as dates
 from autosig.parsing.v1._judge import Parent, judge
 from autosig.parsing.v1._lexer import clean
 from autosig.parsing.v1._segments import MAX_TOKENS, split_segments

@@ -80,7 +80,7 @@ class ContractRules(Scan):
             for i in self.words:
                 if t[i].low in ("strike", "strk") and not t[i].used:
                     j = i + 1 + (t[i + 1].low in (":", "-", "="))
-                    num = self.freenum(j)
+                    num = self.free_num(j)
                     if num is not None and t[j + 1].low != "%":
                         self.f.strikes.append((num.value or 0.0, self.f.right_only))
                         t[i].used = num.used = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from autosig.parsing.v1 import _dates as dates
+from autosig.parsing import _dates as dates
 from autosig.parsing.v1._scan import Scan
 from autosig.parsing.v1._vocab import (
     QTY_UNITS,
@@ -124,7 +124,7 @@ class ExpiryRules(Scan):
         """A year written at token i ("24", "2025", ", 2025"), not a strike ("25c")."""
         if self.low(i) == ",":
             i += 1
-        tok = self.freenum(i)
+        tok = self.free_num(i)
         if tok is None or not tok.is_int or tok.dollar or self.is_right(i + 1) or self.low(i + 1) == "%":
             return None
         if len(tok.text) == 4 and 2000 <= (tok.value or 0) <= 2099 or len(tok.text) == 2 and 20 <= (tok.value or 0):
@@ -137,7 +137,7 @@ class ExpiryRules(Scan):
     def read_month(self, i: int, option_context: bool) -> tuple[date | None, bool]:
         tok = self.t[i]
         month = dates.MONTHS[tok.low]
-        day_tok = self.freenum(i + 1)
+        day_tok = self.free_num(i + 1)
         if day_tok is not None and day_tok.is_int and not day_tok.dollar and 1 <= (day_tok.value or 0) <= 31:
             if not self.is_right(i + 2) and self.low(i + 2) != "%":
                 day_tok.used = True

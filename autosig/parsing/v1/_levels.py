@@ -36,7 +36,7 @@ class LevelRules(Scan):
         """A stop or target at token j: {"price"}, {"pct"}, {"pct"/"price", "trail_pct"} or {"text"}; and the
         index after it."""
         t = self.t
-        tok = self.freenum(j)
+        tok = self.free_num(j)
         if tok is not None and self.tok(j + 1) is not None and self.is_right(j + 1):
             return None, j  # a strike, not a level
         if tok is not None:
@@ -52,7 +52,7 @@ class LevelRules(Scan):
                 k = end + 1
                 if self.low(k) in (":", "@"):
                     k += 1
-                trail = self.freenum(k)
+                trail = self.free_num(k)
                 if trail is not None and self.low(k + 1) == "%":
                     trail.used = t[k + 1].used = t[end].used = True
                     level["trail_pct"] = num(trail.value or 0)
@@ -72,9 +72,9 @@ class LevelRules(Scan):
                 return {"text": STOP_TEXT[low]}, j + span
         return None, j
 
-    def precedingnum(self, i: int) -> int | None:
+    def preceding_num(self, i: int) -> int | None:
         """'$.3 TARGET': a label with nothing after it takes the number right before it."""
-        tok = self.freenum(i - 1)
+        tok = self.free_num(i - 1)
         return i - 1 if tok is not None else None
 
     def scan_labels(self) -> None:
@@ -92,7 +92,7 @@ class LevelRules(Scan):
                     at = i + 1
                 j = self.label_value(at)
                 level = self.read_level(j, allow_text=True)[0] if j is not None else None
-                if level is None and (k := self.precedingnum(i)) is not None and j is None:
+                if level is None and (k := self.preceding_num(i)) is not None and j is None:
                     level = self.read_level(k, allow_text=False)[0]
                 if level is not None and f.stop is None:
                     f.stop = level
@@ -105,7 +105,7 @@ class LevelRules(Scan):
                 j = i + 1
                 if self.low(j) in (":", "@"):
                     j += 1
-                num = self.freenum(j)
+                num = self.free_num(j)
                 if num is not None and self.low(j + 1) != "%" and not self.is_right(j + 1):
                     tok.used = num.used = True
                     f.entry_price = f.entry_price if f.entry_price is not None else num.value
@@ -118,11 +118,11 @@ class LevelRules(Scan):
             j = i + 1
             while self.low(j) in (":", "@", "at", "$", "price", "of", "around", "~") and j < i + 3:
                 j += 1
-            if self.freenum(j) is not None and self.low(j + 1) != "%" and not self.is_right(j + 1):
+            if self.free_num(j) is not None and self.low(j + 1) != "%" and not self.is_right(j + 1):
                 if self.take_price(j):
                     tok.used = True
                     f.price_explicit = True
-            elif tok.low == "entry" and (k := self.precedingnum(i)) is not None:
+            elif tok.low == "entry" and (k := self.preceding_num(i)) is not None:
                 if self.take_price(k):
                     tok.used = True
                     f.price_explicit = True
@@ -142,10 +142,10 @@ class LevelRules(Scan):
         if self.tok(i + 1) is not None and t[i + 1].used and t[i + 1].kind == "num":
             i += 1  # "PT1:" — the value starts after the digit
         j = self.label_value(i)
-        if j is None or self.freenum(j) is None:
+        if j is None or self.free_num(j) is None:
             # only "… $.3 TARGET 🎯" (nothing readable after the label), never "1.25 target hit"
             after = self.tok(i + 1)
-            k = self.precedingnum(label) if after is None or after.kind == "sym" else None
+            k = self.preceding_num(label) if after is None or after.kind == "sym" else None
             if k is not None:
                 level = self.read_level(k, allow_text=False)[0]
                 if level is not None:
@@ -159,7 +159,7 @@ class LevelRules(Scan):
             nxt = end
             if self.low(nxt) in _LIST_SEPARATORS or self.low(nxt) == "-" and not t[nxt].glued:
                 nxt += 1
-            if self.freenum(nxt) is None or self.low(nxt + 1) in SIZE_NOUNS:
+            if self.free_num(nxt) is None or self.low(nxt + 1) in SIZE_NOUNS:
                 return
             if self.low(nxt - 1) in _LIST_SEPARATORS or self.low(nxt - 1) == "-":
                 t[nxt - 1].used = True
@@ -173,7 +173,7 @@ class LevelRules(Scan):
         tok = t[j]
         tok.used = True
         sep = self.low(j + 1)
-        hi = self.freenum(j + 2)
+        hi = self.free_num(j + 2)
         if sep in ("-", "/", "to") and hi is not None and self.low(j + 3) != "%" and not self.is_right(j + 3):
             lo_v, hi_v = tok.value or 0.0, hi.value or 0.0
             if 0 < lo_v < hi_v <= lo_v * 2:
@@ -194,7 +194,7 @@ class LevelRules(Scan):
             if nxt is not None and nxt.glued and nxt.kind == "word":
                 tok.used = True  # "2nd", "10am", "5k"
                 continue
-            if nxt is not None and nxt.low == ":" and self.freenum(i + 2) is not None and t[i + 2].glued:
+            if nxt is not None and nxt.low == ":" and self.free_num(i + 2) is not None and t[i + 2].glued:
                 tok.used = t[i + 2].used = True  # a time of day
                 continue
             prev = self.tok(i - 1)

@@ -46,7 +46,7 @@ class Scan:
         tok = self.t[i]
         return None if tok.kind == "end" else tok
 
-    def freenum(self, i: int) -> Token | None:
+    def free_num(self, i: int) -> Token | None:
         tok = self.t[i]
         return tok if tok.kind == "num" and not tok.used else None
 

@@ -115,7 +115,7 @@ class SizeRules(Scan):
                     return
             if tok.low in ("x", "qty") and tok.kind == "word":
                 j = i + 1 + (self.low(i + 1) == ":")
-                num = self.freenum(j)
+                num = self.free_num(j)
                 if num is not None and num.is_int and (tok.low == "qty" or num.glued):
                     f.quantity = int(num.value or 0)
                     tok.used = num.used = True
@@ -123,7 +123,7 @@ class SizeRules(Scan):
         action = f.action
         if action is None:
             return
-        num = self.freenum(action.end)
+        num = self.free_num(action.end)
         nxt = self.tok(action.end + 1)
         if num is not None and num.is_int and not num.dollar and nxt is not None and nxt.kind == "word":
             if not nxt.used and (nxt.dollar or nxt.slash or nxt.low not in NOT_TICKERS or nxt.text.isupper()):

@@ -3,7 +3,7 @@ a word in capitals."""
 
 from __future__ import annotations
 
-from autosig.parsing.v1 import _dates as dates
+from autosig.parsing import _dates as dates
 from autosig.parsing.v1._actions import PHRASES_BY_FIRST
 from autosig.parsing.v1._scan import Scan
 from autosig.parsing.v1._vocab import (
@@ -91,7 +91,7 @@ class TickerRules(Scan):
                 j += 1
             # a lowercase word is a ticker right after the action ("out nvda"), or further on only when a contract
             # or number follows it ("adding to amd 160c"), so "out of office today" names no ticker
-            followed = self.contract_at(j + 1) or self.freenum(j + 1) is not None
+            followed = self.contract_at(j + 1) or self.free_num(j + 1) is not None
             if f.action is None:
                 ok = followed  # a continuation ("…, spy 4.10") must go on like an order
             else:

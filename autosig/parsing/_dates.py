@@ -1,6 +1,9 @@
 """Expiry dates, resolved against the alert's own date in New York (never the clock). Expiries are taken
 literally: no holiday or weekend adjustment, because an alert naming a holiday is the analyst's mistake to see.
-"N DTE" counts weekdays only: there is no holiday calendar here, so a holiday in between is counted as a session."""
+"N DTE" counts weekdays only: there is no holiday calendar here, so a holiday in between is counted as a session.
+
+Shared by the parser versions (v1, v2): any change here changes what a frozen version reads, which
+tests/parsing/test_golden.py catches."""
 
 from __future__ import annotations
 
