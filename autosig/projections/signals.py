@@ -303,7 +303,7 @@ class SignalsProjection:
                     "received_at": raw[_RECEIVED],
                     "text": raw[_TEXT],
                     "kind": parsed_kind,
-                    "reason": parse[_REASON] if parse is not None else None,
+                    **_reason(parse),
                     "parser_version": parse[_VER] if parse is not None else None,
                 }
             )
@@ -318,7 +318,7 @@ class SignalsProjection:
         parse = self._chosen(raw_seq)
         return {"raw_seq": raw_seq, "source_id": raw[_SOURCE], "created_at": time_string(raw[_CREATED]),
                 "received_at": raw[_RECEIVED], "text": raw[_TEXT], "kind": parse[_KIND] if parse else None,
-                "reason": parse[_REASON] if parse else None, "parser_version": parse[_VER] if parse else None,
+                **_reason(parse), "parser_version": parse[_VER] if parse else None,
                 "signals": list(parse[_SIGNALS]) if parse else []}  # fmt: skip
 
     def text(self, raw_seq: int) -> str | None:
@@ -401,3 +401,13 @@ def _remove_sorted(seqs: list[int], seq: int) -> None:
     i = bisect_left(seqs, seq)
     if i < len(seqs) and seqs[i] == seq:
         del seqs[i]
+
+
+def _reason(parse: Any) -> dict[str, Any]:
+    """`reason` as the API gives it: null for a signal (parser v2 says there what lowered a signal's confidence,
+    which the API shows as `confidence_note`), the parser's words otherwise."""
+    if parse is None:
+        return {"reason": None}
+    if parse[_KIND] == "signal":
+        return {"reason": None, "confidence_note": parse[_REASON]} if parse[_REASON] else {"reason": None}
+    return {"reason": parse[_REASON]}
