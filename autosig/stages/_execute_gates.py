@@ -341,7 +341,9 @@ def _order_legs(signal: dict, contract: Contract, ctx: Context, alert: Alert, *,
         symbol, why = ctx.market.listed(contract.ticker or "", leg.expiry or "", leg.right or "", leg.strike or 0, same_day)
         if symbol is None:
             return None, None, why
-        if not symbol.startswith(option_root(contract.ticker or "")):
+        # The root is all but the last 15 characters (YYMMDD, C/P, 8 strike digits); a prefix test would take
+        # SPXW for SPX and send Tradier's order under a root that is not an underlying.
+        if symbol[:-15] != option_root(contract.ticker or ""):
             underlying = contract.ticker
         found.append(why)
         legs.append(OrderLeg(symbol, side, f"{side}_to_open" if opening else f"{side}_to_close", int(leg.ratio)))

@@ -31,6 +31,7 @@ class FakeBroker(Broker):
         self.is_open = True
         self.quotes_by_symbol: dict[str, Quote] = {}
         self.delisted: set[str] = set()
+        self.weekly_roots: dict[str, str] = {}  # underlying -> the only root it is listed under (SPX -> SPXW)
         self.cancels: list[str] = []
         self._ids = itertools.count(1)
 
@@ -129,12 +130,16 @@ class FakeBroker(Broker):
         return {s: self.quotes_by_symbol.get(s, Quote(s, None, None, None)) for s in symbols}
 
     def contract(self, symbol: str) -> Contract | None:
-        if symbol in self.delisted:
+        if symbol in self.delisted or symbol[:-15] in self.weekly_roots:
             return None
         return Contract(symbol, symbol[:-15], symbol[:-15], date(2027, 1, 15), "call", Decimal(1))
 
     def contracts(self, underlying: str, expiration: date, right: str, strike: Decimal) -> list[Contract]:
-        return []
+        root = self.weekly_roots.get(underlying)
+        if root is None:
+            return []
+        symbol = f"{root}{expiration:%y%m%d}{right[0].upper()}{int(strike * 1000):08d}"
+        return [Contract(symbol, root, underlying, expiration, right, strike)]
 
     def positions(self) -> list[Position]:
         return [Position(s, Decimal(q), None, "option" if len(s) > 10 else "stock") for s, q in self.held.items() if q]

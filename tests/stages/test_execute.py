@@ -234,6 +234,15 @@ def test_an_option_the_broker_does_not_list_is_unknown_contract(h):
     assert h.decisions() == [("order.skipped", "unknown_contract")]
 
 
+def test_an_index_option_listed_only_under_its_weekly_root_is_sent_as_that_root_on_its_underlying(h):
+    h.broker.weekly_roots["SPX"] = "SPXW"
+    h.alert(option(ticker="SPX", strike=6000.0, price=4.0))
+    h.run()
+    (plan,) = [e.data for e in h.orders("order.planned")]
+    assert [leg["symbol"] for leg in plan["legs"]] == ["SPXW270115C06000000"]
+    assert plan["underlying"] == "SPX"  # Tradier's order names the underlying, which SPXW is not
+
+
 def test_market_closed_flags_a_missed_exit(h):
     h.alert(option())
     h.run()
