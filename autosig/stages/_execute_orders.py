@@ -9,7 +9,8 @@
    is not the order planned). Absent at Alpaca (which refuses a repeated id): send again while the alert is fresh,
    else `order.failed expired_unsent`. Absent at Tradier (tags are not unique; lists cover the session): look again
    at least 5 s later; still absent: `order.failed unverified`, never sent again.
-4. Open orders are read every 2 s; every change is an `order.updated`. Before sending, resending or cancelling, the
+4. Open orders are read every 2 s (every 0.2 s in the first seconds after a submit, when fills come); every change
+   is an `order.updated`; a cancel requested before the broker's id was known is sent once it is. Before sending, resending or cancelling, the
    executor confirms it still holds its lease with at least twice the broker's timeout left.
 """
 
@@ -50,6 +51,7 @@ RATE_LIMIT_DEFAULT_S = 1.0
 RATE_LIMIT_MAX_S = 60.0
 TRADIER_SECOND_LOOK_S = 5.0
 CANCEL_WAIT_S = 10.0
+CANCEL_AGAIN_S = 10.0  # a cancel the broker has not acted on is asked again this often
 MAX_SENDS = 5  # sends of one client order id at most (each after the broker said it has none)
 
 
@@ -97,6 +99,8 @@ class OrderDesk:
         self.paused = paused
         self.fresh = fresh
         self.tags_unique = broker.name != "tradier"  # Alpaca refuses a repeated client order id; Tradier does not
+        self._first_miss: dict[str, float] = {}  # client order id -> when a Tradier lookup first missed it
+        self._cancel_asked: dict[str, float] = {}  # client order id -> when its cancel last reached the broker
 
     # --- sending -------------------------------------------------------------------------------------------------
 
@@ -147,6 +151,11 @@ class OrderDesk:
         self.emit([order_failed(client_order_id=order.client_order_id, reason="refused",
                                 detail=f"the broker refused the order: {exc}")])  # fmt: skip
 
+    def reconcile_due(self, order: OrderState) -> bool:
+        """Whether the timers should look this unconfirmed order up now (a Tradier second look waits 5 s)."""
+        first = self._first_miss.get(order.client_order_id)
+        return first is None or self.clock.monotonic() - first >= TRADIER_SECOND_LOOK_S
+
     def reconcile(self, order: OrderState, *, after_send: bool = False) -> str:
         """Looks the order up by client order id. Returns "found", "failed", "resend" (the caller sends again) or
         "later" (the broker could not be read: the order stays unknown and is looked up again)."""
@@ -159,16 +168,12 @@ class OrderDesk:
             self._found(order, found)
             return "found"
         if not self.tags_unique:
-            # Tradier lists one session's orders and accepts repeated tags: a second look, at least 5 s later.
-            if self.clock.sleep(TRADIER_SECOND_LOOK_S, self.stop):
+            # Tradier lists one session's orders and accepts repeated tags: absent twice, at least 5 s apart, is
+            # unverified. The second look is the timers' (reconcile_due), so no decision waits for it.
+            first = self._first_miss.setdefault(order.client_order_id, self.clock.monotonic())
+            if self.clock.monotonic() - first < TRADIER_SECOND_LOOK_S:
                 return "later"
-            try:
-                found = self.broker.find(order.client_order_id)
-            except BrokerError:
-                return "later"
-            if found is not None:
-                self._found(order, found)
-                return "found"
+            self._first_miss.pop(order.client_order_id, None)
             self.emit([order_failed(client_order_id=order.client_order_id, reason="unverified",
                                     detail="the broker lists no order with this tag after two looks 5 s apart; "
                                     "it is never sent again (check the account)")])  # fmt: skip
@@ -182,6 +187,7 @@ class OrderDesk:
         return "failed"
 
     def _found(self, order: OrderState, found: Order) -> None:
+        self._first_miss.pop(order.client_order_id, None)
         mismatch = _mismatch(order, found)
         if mismatch:
             self.emit([order_failed(client_order_id=order.client_order_id, reason="id_collision",
@@ -195,6 +201,10 @@ class OrderDesk:
         if placed.filled_quantity > 0 or placed.final:
             drafts.append(_updated(order, placed))
         self.emit(drafts)
+        if order.cancel_requested is not None and not order.final:
+            # cancelled (an exit, a timeout, a pause, an edit) while its outcome was unknown: the cancel that could
+            # not be sent then is sent now that the broker's id is known
+            self._ask_cancel(order)
 
     # --- following ------------------------------------------------------------------------------------------------
 
@@ -215,6 +225,8 @@ class OrderDesk:
                 continue
             if now.status != order.status or float(now.filled_quantity) != order.filled_quantity:
                 self.emit([_updated(order, now)])
+            if order.cancel_requested is not None and not order.final:
+                self._ask_cancel(order, again_after=CANCEL_AGAIN_S)
 
     def cancel(self, order: OrderState, reason: str) -> None:
         """Asks the broker to cancel (recorded first, once); the next poll records the final status."""
@@ -222,13 +234,21 @@ class OrderDesk:
         if order.cancel_requested is None:
             self.emit([order_cancel_requested(client_order_id=order.client_order_id, reason=reason)])
         if order.broker_order_id is None:
+            return  # sent when the order is found (see _submitted)
+        self._ask_cancel(order)
+
+    def _ask_cancel(self, order: OrderState, again_after: float = 0.0) -> None:
+        asked = self._cancel_asked.get(order.client_order_id)
+        if asked is not None and self.clock.monotonic() - asked < again_after:
             return
+        self.fence()
+        self._cancel_asked[order.client_order_id] = self.clock.monotonic()
         try:
-            self.broker.cancel(order.broker_order_id)
+            self.broker.cancel(order.broker_order_id or "")
         except NotFound:
             log.error("cancel: the broker does not know order %s", order.client_order_id)
         except BrokerError as exc:
-            log.warning("cancel of %s failed: %s (asked again on the next check)", order.client_order_id, exc)
+            log.warning("cancel of %s failed: %s (asked again on a later check)", order.client_order_id, exc)
 
     def cancel_and_wait(self, orders: list[OrderState], reason: str, seconds: float = CANCEL_WAIT_S) -> None:
         """Cancels, then reads them until final or `seconds` passed (an exit waits for the position's working

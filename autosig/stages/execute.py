@@ -58,6 +58,8 @@ from autosig.trading import read_contract
 log = logging.getLogger("autosig.execute")
 LEASE = "executor"
 POLL_ORDERS_S = 2.0
+FAST_POLL_S = 0.1  # open orders are read this often for the first FAST_POLL_FOR_S after their submit
+FAST_POLL_FOR_S = 10.0
 RECONCILE_EVERY_S = 300.0
 
 
@@ -66,7 +68,7 @@ class ExecuteStage(Stage):
     input = PARSED
     output = ORDERS
     reads = (RAW, WORKER, CONTROL, ORDERS)
-    tick_seconds = 0.5
+    tick_seconds = 0.1
 
     def __init__(
         self,
@@ -338,10 +340,11 @@ class ExecuteStage(Stage):
             return ()
         self._control()
         if now >= self._next_poll:
-            self._next_poll = now + POLL_ORDERS_S
+            self._next_poll = now + self._poll_interval()
             working = self.book.working(self.scope)
             for order in working:
-                if order.status in ("planned", "unknown") and order.broker_order_id is None:
+                unconfirmed = order.status in ("planned", "unknown") and order.broker_order_id is None
+                if unconfirmed and self.desk.reconcile_due(order):
                     self.desk.reconcile(order)
             self.desk.poll([o for o in self.book.working(self.scope) if o.broker_order_id])
             self._timeouts()
@@ -350,6 +353,16 @@ class ExecuteStage(Stage):
             self.reconcile_positions()
         self._expire()
         return ()
+
+    def _poll_interval(self) -> float:
+        """Fills come in the first seconds after a submit (a marketable limit): read open orders often then, so a
+        fill is on the dashboard within a fraction of a second, and every 2 s after."""
+        now = self.clock.time()
+        for order in self.book.working(self.scope):
+            submitted = to_utc(order.submitted_at) if order.submitted_at else None
+            if submitted is not None and now - submitted.timestamp() < FAST_POLL_FOR_S:
+                return FAST_POLL_S
+        return POLL_ORDERS_S
 
     def _decide_settled(self) -> None:
         for key, event in list(self._pending.items()):
