@@ -4,8 +4,8 @@
   /api/stream, p50/p99 (goal p99 <= 250 ms), beside a signal appended in the same run -> its `event: signal`;
 - end to end: an order filled at the broker simulator (its own `filled_at`) -> the `event: order` saying filled on
   /api/stream, with the real worker (`python main.py`, paper at the broker simulator) between them, p50/p99 (goal
-  p99 <= 250 ms), beside the web part's p99 of the same run. The executor learns of a fill by polling its open
-  orders (every 2 s), so this figure is mostly that wait.
+  p99 <= 250 ms), beside the web part's p99 of the same run. The executor learns of a fill by reading its open
+  orders (every 0.1 s in the first 10 s after a submit, every 2 s after), so this figure is mostly that wait.
 
 Run alone: python -m benchmarks.bench_orders
 """

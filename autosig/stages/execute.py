@@ -32,6 +32,7 @@ from autosig.schema import (
     ALERT_EDITED,
     CONTROL,
     ORDER_PLANNED,
+    ORDER_SUBMITTED,
     ORDERS,
     PARSED,
     POLL_COMPLETED,
@@ -169,6 +170,8 @@ class ExecuteStage(Stage):
         if ev.seq <= self.book.last_seq:
             return
         self.book.apply(ev)
+        if ev.type == ORDER_SUBMITTED:  # its fill comes soon: the next look at open orders is brought forward
+            self._next_poll = min(self._next_poll, self.clock.monotonic() + FAST_POLL_S)
         if self.x.mode == "live":
             log.warning("LIVE %s: %s", ev.type, {k: ev.data.get(k) for k in ("client_order_id", "status", "reason",
                         "quantity", "limit_price", "filled_quantity", "average_fill_price") if k in ev.data})  # fmt: skip
