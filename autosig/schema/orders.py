@@ -160,8 +160,8 @@ def _about(raw_seq: int, parsed_seq: int, channel: str, source_id: str, signal_i
 
 def order_planned(
     *,
-    raw_seq: int,
-    parsed_seq: int,
+    raw_seq: int | None,
+    parsed_seq: int | None,
     channel: str,
     source_id: str,
     signal_index: int,
@@ -199,8 +199,8 @@ def order_planned(
 
 def order_skipped(
     *,
-    raw_seq: int,
-    parsed_seq: int,
+    raw_seq: int | None,
+    parsed_seq: int | None,
     channel: str,
     source_id: str,
     signal_index: int,

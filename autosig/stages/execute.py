@@ -49,6 +49,8 @@ from autosig.schema import (
     position_expired,
     position_reconciled,
 )
+from autosig.stages._execute_expiring import CHANNEL as EXPIRING_CHANNEL
+from autosig.stages._execute_expiring import due_closes
 from autosig.stages._execute_gates import Alert, Context, Plan, Skip, decide, held_position
 from autosig.stages._execute_market import BrokerMarket, CalendarMarket, expired_by
 from autosig.stages._execute_orders import LeaseLost, OrderDesk, piece_ids
@@ -246,17 +248,22 @@ class ExecuteStage(Stage):
         return created is None or self.clock.time() - created.timestamp() >= self.x.settle_seconds
 
     def _decide(self, event: Event, raw: Event, channel: str, source_id: str) -> list[Draft]:
-        data = event.data
         message = _payload(raw)
-        now = datetime.fromtimestamp(self.clock.time(), UTC)
         alert = Alert(raw.seq, event.seq, channel, source_id, _created_at(raw), _authors(message),
                       message.get("replying_to_message_id"))  # fmt: skip
+        return self._emit_decisions(alert, event.data.get("signals") or [],
+                                    {"raw_seq": raw.seq, "parsed_seq": event.seq})  # fmt: skip
+
+    def _emit_decisions(self, alert: Alert, signals: list[Any], seqs: dict[str, Any]) -> list[Draft]:
+        """One decision per signal of a message. With a plan among them they are appended (and sent) now and []
+        is returned; a message of skips only is returned as drafts, for the runner to batch."""
+        now = datetime.fromtimestamp(self.clock.time(), UTC)
         ctx = Context(self.x, self.book, self.scope, self.market, now, self._control(), self._ingestion_stale(),
-                      self.settings.authors, self._replied(channel, alert.refers_to))  # fmt: skip
+                      self.settings.authors, self._replied(alert.channel, alert.refers_to))  # fmt: skip
         if self._store_id is None:
             self._store_id = self.store.store_id() or "store"
         drafts: list[Draft] = []
-        for i, signal in enumerate(data.get("signals") or []):
+        for i, signal in enumerate(signals):
             if not isinstance(signal, dict):
                 continue
             self._before_exit(signal, ctx)
@@ -264,8 +271,7 @@ class ExecuteStage(Stage):
                 decision = decide(signal, alert, ctx)
             except (BrokerError, ValueError, ArithmeticError) as exc:
                 decision = Skip("unsupported", f"could not be decided: {type(exc).__name__}: {exc}")
-            base = {"raw_seq": raw.seq, "parsed_seq": event.seq, "channel": channel, "source_id": source_id,
-                    "signal_index": i}  # fmt: skip
+            base = {**seqs, "channel": alert.channel, "source_id": alert.source_id, "signal_index": i}
             created = alert.created_at.isoformat() if alert.created_at else None
             if isinstance(decision, Skip):
                 drafts.append(order_skipped(**base, reason=decision.reason, detail=decision.detail,
@@ -274,7 +280,7 @@ class ExecuteStage(Stage):
                                             created_at=created, mode=self.x.mode))  # fmt: skip
                 continue
             drafts.append(self._planned(base, decision, created))
-        if any(d.type == ORDER_PLANNED for d in drafts):
+        if any(d.type == ORDER_PLANNED for d in drafts) or alert.channel == EXPIRING_CHANNEL:
             # A plan changes what the next decision sees (already_open, caps, what is available) and is sent as soon
             # as it is durable: its message is appended now, whole, rather than batched with a backlog's skips.
             self.appended(self.emit(drafts))
@@ -342,6 +348,8 @@ class ExecuteStage(Stage):
             self._expire()
             return ()
         self._control()
+        if self.x.close_expiring_at:
+            self._close_expiring(self.x.close_expiring_at)
         if now >= self._next_poll:
             self._next_poll = now + self._poll_interval()
             working = self.book.working(self.scope)
@@ -356,6 +364,15 @@ class ExecuteStage(Stage):
             self.reconcile_positions()
         self._expire()
         return ()
+
+    def _close_expiring(self, close_at: str) -> None:
+        """Closes the option positions that expire today once it is `close_at` in New York (see _execute_expiring)."""
+        now = datetime.fromtimestamp(self.clock.time(), UTC)
+        due = [(source_id, signal) for source_id, signal in due_closes(self.book.holdings(self.scope), now, close_at)
+               if not self.book.is_decided(EXPIRING_CHANNEL, source_id)]  # fmt: skip
+        for source_id, signal in due:
+            alert = Alert(0, 0, EXPIRING_CHANNEL, source_id, now, self.settings.authors or frozenset())
+            self._emit_decisions(alert, [signal], {"raw_seq": None, "parsed_seq": None})
 
     def _poll_interval(self) -> float:
         """Fills come in the first seconds after a submit (a marketable limit): read open orders often then, so a

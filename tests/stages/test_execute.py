@@ -295,3 +295,35 @@ def test_limit_prices_round_to_the_tick(h):
     h.alert(option(price=3.13))
     h.run()
     assert Decimal(str(h.orders("order.planned")[0].data["limit_price"])) == Decimal("3.40")  # 3.443 down to 0.05
+
+
+def test_close_expiring_at_sells_todays_expiring_options_once_at_the_bid(tmp_path):
+    from datetime import UTC, datetime
+
+    from autosig.brokers.base import Quote
+
+    h = Harness(tmp_path, FakeBroker, AUTOSIG_CLOSE_EXPIRING_AT="15:45", AUTOSIG_SIZE="fixed:3")
+    h.start()
+    h.alert(option(expiry="2027-01-13", price=1.0))  # expires today (Wednesday 2027-01-13)
+    h.alert(option(ticker="QQQ", expiry="2027-01-15", price=1.0))  # expires Friday: kept
+    h.run()
+    assert len(h.orders("order.planned")) == 2
+    h.clock.advance(5 * 3600 + 44 * 60)  # 15:44 New York
+    h.poll()
+    h.run()
+    assert len(h.orders("order.planned")) == 2  # not yet
+    h.clock.advance(120)  # 15:46
+    h.poll()
+    h.broker.quotes_by_symbol["SPY270113C00600000"] = Quote("SPY270113C00600000", Decimal("0.42"), Decimal("0.45"),
+                                                            datetime.fromtimestamp(h.clock.time(), UTC))  # fmt: skip
+    h.run()
+    h.run()
+    closes = [e.data for e in h.orders("order.planned") if e.data["effect"] == "exit"]
+    assert len(closes) == 1
+    (close,) = closes
+    assert close["channel"] == "autosig" and close["source_id"].startswith("close-expiring:2027-01-13:")
+    assert close["quantity"] == 3 and close["limit_price"] == 0.42
+    assert [leg["side"] for leg in close["legs"]] == ["sell"]
+    assert h.broker.counts[close["client_order_id"]] == 1
+    (position,) = h.stage.book.positions()
+    assert position["ticker"] == "QQQ"
