@@ -50,6 +50,9 @@ def _settings(directory: Path, url: str) -> Settings:
         log_dir=directory,
         fsync=True,
         max_backfill_pages=100_000,
+        # the version the generated log was parsed with: a worker on its own log (after an upgrade, the first start
+        # with a new version also scans the parse keys once per start until that version's first parse)
+        parser_version=genlog.PARSER_VERSION,
     )
 
 
@@ -180,7 +183,8 @@ def _main_py(directory: Path) -> tuple[float, float, float]:
     before = _size(worker_log)
     with Simulator(TOKEN, history=20, seed=1, channel=genlog.CHANNEL) as sim:
         env = {**os.environ, "WHOP_ALERTS_URL": sim.url, "WHOP_ACCESS_TOKEN": TOKEN, "AUTOSIG_LOG_DIR": str(directory),
-               "AUTOSIG_FSYNC": "never", "POLL_INTERVAL_SECONDS": "60"}  # fmt: skip
+               "AUTOSIG_FSYNC": "never", "POLL_INTERVAL_SECONDS": "60",
+               "AUTOSIG_PARSER_VERSION": genlog.PARSER_VERSION}  # fmt: skip
         env.pop("AUTOSIG_STORE_URL", None)
         began = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
