@@ -15,8 +15,8 @@ import socket
 import threading
 from collections.abc import Callable
 
-from autosig.brokers.base import Broker
-from autosig.brokers.errors import AuthRefused, BrokerError
+from autosig.brokers.base import Account, Broker
+from autosig.brokers.errors import AuthRefused, BrokerError, OutcomeUnknown, RateLimited
 from autosig.clock import Clock
 from autosig.config import Settings
 from autosig.config_execution import ExecutionSettings
@@ -30,6 +30,7 @@ from autosig.startup import active_version
 
 log = logging.getLogger("autosig.execute")
 _LEASE_LOG_EVERY_S = 60.0
+_ACCOUNT_READS = 4
 
 
 class ConsentRefused(Exception):
@@ -61,13 +62,34 @@ def make_broker(x: ExecutionSettings) -> Broker | None:
                          read_timeout=x.broker_timeout_seconds)  # fmt: skip
 
 
-def check_account(x: ExecutionSettings, broker: Broker | None) -> str | None:
+def read_account(broker: Broker, clock: Clock | None = None, stop: threading.Event | None = None) -> Account:
+    """The broker's account, read again after a 429 (as told) or a transient failure (a read is safe to repeat), a
+    few times: one busy moment at the broker must not hold trading up for a start-up backoff."""
+    clock = clock or Clock()
+    attempt = 0
+    while True:
+        try:
+            return broker.account()
+        except (RateLimited, OutcomeUnknown) as exc:
+            attempt += 1
+            if attempt >= _ACCOUNT_READS:
+                raise
+            if isinstance(exc, RateLimited):
+                wait = min(5.0, exc.retry_after if exc.retry_after is not None else 1.0)
+            else:
+                wait = 0.25 * 2**attempt
+            if clock.sleep(wait, stop):
+                raise
+
+
+def check_account(x: ExecutionSettings, broker: Broker | None, clock: Clock | None = None,
+                  stop: threading.Event | None = None) -> str | None:  # fmt: skip
     """The account number the executor trades (None in dry run without a broker). Live: the typed consent must
     name this very account, and the key must be a live one; otherwise ConsentRefused (the process stops, exit 2)."""
     if broker is None:
         return None
     try:
-        account = broker.account()
+        account = read_account(broker, clock, stop)
     except AuthRefused as exc:
         if x.sends:
             raise ConsentRefused(f"the broker refused the credentials ({exc})") from None
@@ -116,7 +138,7 @@ class Executor:
                 store = self.open_store()
                 if not self._wait_for_lease(store):
                     return 0
-                account = check_account(self.settings.execution, self.broker)
+                account = check_account(self.settings.execution, self.broker, self.clock, self.stop)
                 stage = ExecuteStage(store, self.settings, self.broker, clock=self.clock, stop=self.stop,
                                      holder=self.holder, account=account)  # fmt: skip
                 stage.start(active_version(self.settings))
@@ -175,7 +197,7 @@ class Executor:
         """The consent and credential checks, before the worker polls (raises ConsentRefused: exit 2). A broker that
         cannot be reached now is checked again by run() before it trades."""
         try:
-            check_account(self.settings.execution, self.broker)
+            check_account(self.settings.execution, self.broker, self.clock, self.stop)
         except BrokerError as exc:
             log.warning("the broker cannot be reached at start (%s); the executor checks again before trading", exc)
 

@@ -430,15 +430,25 @@ class ExecuteStage(Stage):
         except BrokerError as exc:
             log.warning("the broker's positions could not be read: %s", exc)
             return
+        working = {o.contract for o in self.book.working(self.scope)}
         for contract, holding in holdings.items():
             if only is not None and contract != only:
                 continue
+            if only is None and contract in working:
+                continue  # a fill the broker made and AutoSig has not read yet is not a difference
             legs = holding.opening_legs or []
             held = [abs(float(theirs.get(leg["symbol"], 0))) / max(1, int(leg.get("ratio") or 1)) for leg in legs]
             broker_quantity = min(held) if held else 0.0
             ours = holding.position.quantity
             last = holding.broker_quantity
-            if broker_quantity < ours and broker_quantity != last:
+            if last is not None and last < ours <= broker_quantity:
+                self.emit([position_reconciled(
+                    n=self.book.outcomes.get("reconciled", 0) + 1, contract=holding.label, ours=ours,
+                    brokers=broker_quantity, change="the broker holds what AutoSig's fills say again: exits are no "
+                    "longer limited", contract_key=contract_data(contract), mode=self.scope[0], broker=self.scope[1],
+                    account=self.scope[2],
+                )])  # fmt: skip
+            elif broker_quantity < ours and broker_quantity != last:
                 self.emit([position_reconciled(
                     n=self.book.outcomes.get("reconciled", 0) + 1, contract=holding.label, ours=ours,
                     brokers=broker_quantity, change="the broker holds less than AutoSig's fills (closed by hand, "

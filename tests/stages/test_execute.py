@@ -327,3 +327,38 @@ def test_close_expiring_at_sells_todays_expiring_options_once_at_the_bid(tmp_pat
     assert h.broker.counts[close["client_order_id"]] == 1
     (position,) = h.stage.book.positions()
     assert position["ticker"] == "QQQ"
+
+
+def test_a_position_closed_by_hand_is_listed_and_limits_the_next_exit(tmp_path):
+    h = Harness(tmp_path, FakeBroker, AUTOSIG_SIZE="fixed:3")
+    h.start()
+    h.alert(option())
+    h.run()
+    h.broker.held["SPY270115C00600000"] = 1  # two sold by hand at the broker
+    h.stage.reconcile_positions()
+    (diff,) = [e.data for e in h.orders("position.reconciled")]
+    assert (diff["ours"], diff["brokers"]) == (3, 1)
+    (position,) = h.stage.book.positions()
+    assert position["broker_quantity"] == 1  # listed beside AutoSig's own quantity
+    h.alert(option("close", price=1.5))
+    h.run()
+    close = [e.data for e in h.orders("order.planned") if e.data["effect"] == "exit"]
+    assert [c["quantity"] for c in close] == [1]  # what the broker still holds, not AutoSig's 3
+
+
+def test_a_shortfall_gone_at_the_next_comparison_no_longer_limits_exits(tmp_path):
+    h = Harness(tmp_path, FakeBroker, AUTOSIG_SIZE="fixed:3")
+    h.start()
+    h.alert(option())
+    h.run()
+    symbol = "SPY270115C00600000"
+    h.broker.held[symbol] = 2  # for a moment the broker shows less (a fill not yet read, a hand trade undone)
+    h.stage.reconcile_positions()
+    h.broker.held[symbol] = 3
+    h.stage.reconcile_positions()
+    assert [e.data["brokers"] for e in h.orders("position.reconciled")] == [2, 3]
+    h.alert(option("close", price=1.5))
+    h.run()
+    close = [e.data for e in h.orders("order.planned") if e.data["effect"] == "exit"]
+    assert [c["quantity"] for c in close] == [3]
+    assert h.broker.held[symbol] == 0
