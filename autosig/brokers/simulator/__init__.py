@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -134,6 +135,10 @@ class _Controls:
     def fault_counts(self) -> dict[str, int]:
         return dict(self.control("fault_counts"))
 
+    def request_counts(self) -> dict[str, int]:
+        """Requests served so far, by "METHOD /path" (without the query)."""
+        return dict(self.control("request_counts"))
+
 
 class Simulator(_Controls):
     def __init__(
@@ -158,6 +163,7 @@ class Simulator(_Controls):
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.requests = 0
+        self.seen: Counter[str] = Counter()  # "METHOD /path" -> requests (what reached the order endpoints, say)
 
     # --- serving ------------------------------------------------------------------------------------------
 
@@ -207,7 +213,9 @@ class Simulator(_Controls):
         self.stop()
 
     def _route(self, req: Incoming) -> Answer:
-        self.requests += 1
+        with self.book.lock:
+            self.requests += 1
+            self.seen[f"{req.method} {req.path}"] += 1
         for prefix, dialect in self.dialects:
             if req.path.startswith(prefix):
                 return dialect.route(req)
@@ -280,6 +288,8 @@ class Simulator(_Controls):
                 return {cid: n for (d, cid), n in book.counts.items() if d == dialect}
             elif action == "fault_counts":
                 return dict(self.faults.counts)
+            elif action == "request_counts":
+                return dict(self.seen)
             else:
                 raise KeyError(f"unknown action {action!r}")
         return None
