@@ -10,6 +10,7 @@ The first gate that fails is the decision's reason (an `order.skipped`); a signa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -80,9 +81,13 @@ class Context:
     market: Market
     now: datetime
     paused: dict[str, Any]
-    ingestion_stale: bool
+    ingestion_check: Callable[[], bool]  # read only by the entry gate that needs it (a backlog of stale alerts never)
     authors: frozenset[str]
     replied: list[Contract] = field(default_factory=list)  # contracts of AutoSig's decisions on the replied-to alert
+
+    @property
+    def ingestion_stale(self) -> bool:
+        return self.ingestion_check()
 
 
 @dataclass

@@ -18,6 +18,8 @@ import logging
 import os
 import socket
 import threading
+import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -64,6 +66,8 @@ POLL_ORDERS_S = 2.0
 FAST_POLL_S = 0.1  # open orders are read this often for the first FAST_POLL_FOR_S after their submit
 FAST_POLL_FOR_S = 10.0
 RECONCILE_EVERY_S = 300.0
+_STALE_CONTROL_READ_S = 1.0
+RAW_READ_AHEAD = 256
 
 
 class ExecuteStage(Stage):
@@ -104,6 +108,8 @@ class ExecuteStage(Stage):
         self.version = settings.parser_version or ""
         self.from_parsed_seq = 0
         self._control_seq = 0
+        self._control_read_at = float("-inf")
+        self._raw_ahead: deque[Event] = deque()
         self._worker_seq = 0
         self._last_success: float | None = None
         self._stale_after = settings.stale_after_seconds
@@ -204,6 +210,17 @@ class ExecuteStage(Stage):
                         self.desk.cancel(order, "paused")
         return self.book.paused()
 
+    def _control_for(self, alert: Alert, now: datetime) -> dict[str, Any]:
+        """The pause state for a decision: read fresh for every alert that could trade. An alert too old to trade is
+        skipped whatever it says; for it a read of the last second will do (a restart's backlog of stale alerts is
+        decided at thousands a second), at worst naming stale_alert where a pause of that second would say paused."""
+        created = alert.created_at
+        stale = created is None or (now - created).total_seconds() > self.x.max_alert_age_seconds
+        if stale and time.monotonic() - self._control_read_at < _STALE_CONTROL_READ_S:
+            return self.book.paused()
+        self._control_read_at = time.monotonic()
+        return self._control()
+
     def _read_worker(self) -> None:
         for ev in self.store.read(WORKER, after=self._worker_seq, on_problem=lambda problem: None):
             self._worker_seq = ev.seq
@@ -230,7 +247,7 @@ class ExecuteStage(Stage):
         data = event.data if isinstance(event.data, dict) else {}
         if data.get("kind") != "signal" or str(data.get("parser_version")) != self.version:
             return ()
-        raw = self.store.get(RAW, int(data.get("raw_seq") or 0))
+        raw = self._raw(int(data.get("raw_seq") or 0))
         if raw is None or not isinstance(raw.data, dict):
             return ()
         channel, source_id = str(raw.data.get("channel") or ""), str(raw.data.get("source_id") or "")
@@ -242,6 +259,21 @@ class ExecuteStage(Stage):
             self._pending[f"{channel}:{source_id}"] = event
             return ()
         return self._decide(event, raw, channel, source_id)
+
+    def _raw(self, seq: int) -> Event | None:
+        """A parse's raw event. Parses come in raw order, so reading ahead serves a backlog without a lookup per
+        event; anything else is one lookup."""
+        ahead = self._raw_ahead
+        while ahead and ahead[0].seq < seq:
+            ahead.popleft()
+        if ahead and ahead[0].seq == seq:
+            return ahead.popleft()
+        if not ahead and seq > 0:
+            chunk = list(self.store.read(RAW, after=seq - 1, limit=RAW_READ_AHEAD, on_problem=lambda problem: None))
+            if chunk and chunk[0].seq == seq:
+                self._raw_ahead = deque(chunk[1:])
+                return chunk[0]
+        return self.store.get(RAW, seq)
 
     def _settled(self, raw: Event) -> bool:
         created = _created_at(raw)
@@ -258,8 +290,8 @@ class ExecuteStage(Stage):
         """One decision per signal of a message. With a plan among them they are appended (and sent) now and []
         is returned; a message of skips only is returned as drafts, for the runner to batch."""
         now = datetime.fromtimestamp(self.clock.time(), UTC)
-        ctx = Context(self.x, self.book, self.scope, self.market, now, self._control(), self._ingestion_stale(),
-                      self.settings.authors, self._replied(alert.channel, alert.refers_to))  # fmt: skip
+        ctx = Context(self.x, self.book, self.scope, self.market, now, self._control_for(alert, now),
+                      self._ingestion_stale, self.settings.authors, self._replied(alert.channel, alert.refers_to))  # fmt: skip
         if self._store_id is None:
             self._store_id = self.store.store_id() or "store"
         drafts: list[Draft] = []
