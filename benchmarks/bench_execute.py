@@ -30,7 +30,7 @@ import requests
 from autosig.brokers.alpaca import AlpacaBroker
 from autosig.brokers.simulator import DEFAULT_KEY_ID, DEFAULT_SECRET_KEY
 from autosig.clock import rfc3339
-from autosig.config import load_settings
+from autosig.config import Settings, load_settings
 from autosig.events import EventStore, open_store
 from autosig.executor import Executor
 from autosig.schema import ORDERS, PARSED, RAW, WORKER, alert_parsed, alert_received, poll_completed, worker_started
@@ -63,7 +63,7 @@ class _Broker:
         self.proc.wait(10)
 
 
-def _settings(directory: Path, url: str, fsync: bool) -> object:
+def _settings(directory: Path, url: str, fsync: bool) -> Settings:
     return load_settings({
         "AUTOSIG_LOG_DIR": str(directory), "AUTOSIG_FSYNC": "always" if fsync else "never", "DRY_RUN": "false",
         "AUTOSIG_BROKER": "sim", "AUTOSIG_BROKER_URL": url, "APCA_API_KEY_ID": DEFAULT_KEY_ID,
@@ -85,7 +85,7 @@ class _Feed:
         store.append_many(WORKER, [poll_completed(new=0, edited=0, pages=1, http_status=200, duration_ms=1,
                                                   gap=False, initial=False)])  # fmt: skip
 
-    def drafts(self, signal: dict, created: float) -> tuple[object, str]:
+    def drafts(self, created: float) -> tuple[object, str]:
         self.n += 1
         source_id = f"m{self.n}"
         message = {"id": source_id, "content": f"alert {self.n}", "created_at": rfc3339(created),
@@ -93,7 +93,7 @@ class _Feed:
         return alert_received("bench", message), source_id
 
     def alert(self, signal: dict, created: float | None = None) -> None:
-        draft, source_id = self.drafts(signal, time.time() if created is None else created)
+        draft, source_id = self.drafts(time.time() if created is None else created)
         (raw,) = self.store.append_many(RAW, [draft])
         self.store.append_many(PARSED, [_parsed(raw.seq, source_id, signal)])
 
@@ -115,7 +115,7 @@ def _option(i: int, action: str = "open") -> dict:
 def _executor(directory: Path, url: str, fsync: bool) -> tuple[threading.Event, threading.Thread]:
     stop = threading.Event()
     settings = _settings(directory, url, fsync)
-    runtime = Executor(settings, lambda: open_store(f"file:{directory}", writer="executor", fsync=fsync), stop=stop)  # type: ignore[arg-type]
+    runtime = Executor(settings, lambda: open_store(f"file:{directory}", writer="executor", fsync=fsync), stop=stop)
     thread = threading.Thread(target=runtime.run, name="bench-executor", daemon=True)
     thread.start()
     return stop, thread
@@ -150,7 +150,7 @@ def latency(directory: Path, broker: _Broker) -> tuple[list[float], list[float]]
         _started(reader, 1)
         seen = reader.last_seq(ORDERS)
         for i in range(LATENCY_SAMPLES):
-            draft, source_id = feed.drafts(_option(i), time.time())
+            draft, source_id = feed.drafts(time.time())
             (raw,) = store.append_many(RAW, [draft])
             parsed = _parsed(raw.seq, source_id, _option(i))
             began = time.time()
@@ -198,7 +198,7 @@ def backlog(directory: Path, broker: _Broker, size: int) -> tuple[float, float]:
     thread.join(30)
     old = time.time() - 3600
     for start in range(0, size, 1000):
-        drafts = [feed.drafts(_option(i), old) for i in range(start, min(size, start + 1000))]
+        drafts = [feed.drafts(old) for _ in range(start, min(size, start + 1000))]
         raws = store.append_many(RAW, [d for d, _ in drafts])
         store.append_many(PARSED, [_parsed(r.seq, s, _option(start + k)) for k, (r, (_, s)) in
                                    enumerate(zip(raws, drafts, strict=True))])  # fmt: skip

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-NEW_YORK = ZoneInfo("America/New_York")
+from autosig.stages._execute_market import NEW_YORK
+
 CHANNEL = "autosig"
 SESSION_CLOSE = "16:00"
 

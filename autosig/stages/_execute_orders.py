@@ -9,9 +9,10 @@
    is not the order planned). Absent at Alpaca (which refuses a repeated id): send again while the alert is fresh,
    else `order.failed expired_unsent`. Absent at Tradier (tags are not unique; lists cover the session): look again
    at least 5 s later; still absent: `order.failed unverified`, never sent again.
-4. Open orders are read every 2 s (every 0.2 s in the first seconds after a submit, when fills come); every change
-   is an `order.updated`; a cancel requested before the broker's id was known is sent once it is. Before sending, resending or cancelling, the
-   executor confirms it still holds its lease with at least twice the broker's timeout left.
+4. Open orders are read every 2 s (every 0.1 s in the first 10 s after a submit, when fills come); every change is
+   an `order.updated`; a cancel requested before the broker's id was known is sent once it is. Before sending,
+   resending or cancelling, the executor confirms it still holds its lease with at least twice the broker's timeout
+   left.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ import logging
 import os
 import socket
 import threading
-import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -216,9 +215,9 @@ class ExecuteStage(Stage):
         decided at thousands a second), at worst naming stale_alert where a pause of that second would say paused."""
         created = alert.created_at
         stale = created is None or (now - created).total_seconds() > self.x.max_alert_age_seconds
-        if stale and time.monotonic() - self._control_read_at < _STALE_CONTROL_READ_S:
+        if stale and self.clock.monotonic() - self._control_read_at < _STALE_CONTROL_READ_S:
             return self.book.paused()
-        self._control_read_at = time.monotonic()
+        self._control_read_at = self.clock.monotonic()
         return self._control()
 
     def _read_worker(self) -> None:
@@ -474,19 +473,17 @@ class ExecuteStage(Stage):
             ours = holding.position.quantity
             last = holding.broker_quantity
             if last is not None and last < ours <= broker_quantity:
-                self.emit([position_reconciled(
-                    n=self.book.outcomes.get("reconciled", 0) + 1, contract=holding.label, ours=ours,
-                    brokers=broker_quantity, change="the broker holds what AutoSig's fills say again: exits are no "
-                    "longer limited", contract_key=contract_data(contract), mode=self.scope[0], broker=self.scope[1],
-                    account=self.scope[2],
-                )])  # fmt: skip
+                change = "the broker holds what AutoSig's fills say again: exits are no longer limited"
             elif broker_quantity < ours and broker_quantity != last:
-                self.emit([position_reconciled(
-                    n=self.book.outcomes.get("reconciled", 0) + 1, contract=holding.label, ours=ours,
-                    brokers=broker_quantity, change="the broker holds less than AutoSig's fills (closed by hand, "
-                    "assigned or exercised): exits are limited to what it holds", contract_key=contract_data(contract),
-                    mode=self.scope[0], broker=self.scope[1], account=self.scope[2],
-                )])  # fmt: skip
+                change = ("the broker holds less than AutoSig's fills (closed by hand, assigned or exercised): exits "
+                          "are limited to what it holds")  # fmt: skip
+            else:
+                continue
+            self.emit([position_reconciled(
+                n=self.book.outcomes.get("reconciled", 0) + 1, contract=holding.label, ours=ours,
+                brokers=broker_quantity, change=change, contract_key=contract_data(contract), mode=self.scope[0],
+                broker=self.scope[1], account=self.scope[2],
+            )])  # fmt: skip
 
 
 def _payload(raw: Event) -> dict[str, Any]:

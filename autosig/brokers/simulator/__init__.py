@@ -162,8 +162,11 @@ class Simulator(_Controls):
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self.requests = 0
         self.seen: Counter[str] = Counter()  # "METHOD /path" -> requests (what reached the order endpoints, say)
+
+    @property
+    def requests(self) -> int:
+        return sum(self.seen.values())
 
     # --- serving ------------------------------------------------------------------------------------------
 
@@ -214,7 +217,6 @@ class Simulator(_Controls):
 
     def _route(self, req: Incoming) -> Answer:
         with self.book.lock:
-            self.requests += 1
             self.seen[f"{req.method} {req.path}"] += 1
         for prefix, dialect in self.dialects:
             if req.path.startswith(prefix):
