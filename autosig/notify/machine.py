@@ -252,7 +252,9 @@ class NotifyMachine:
 
     def due(self, now: float) -> list[Message]:
         """What to send now, oldest change first. Heads messages come with empty text: the sender fills them in."""
-        out = list(self.pending.values())
+        # pending holds each stream's changes in that stream's order; the streams are followed by separate threads,
+        # so a stable sort on the event time puts them back in the order they happened
+        out = sorted(self.pending.values(), key=lambda m: m.at)
         stale = self.stale_now(now)
         if stale is not None and stale.id not in self.delivered and stale.id not in self.pending:
             out.append(stale)
