@@ -53,6 +53,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 SHOWN_DECISIONS = 500
 SHOWN_RECONCILIATIONS = 100
 CAPS = ("max_open_positions", "max_trades_per_day", "max_daily_usd", "max_daily_loss_usd")
+MAYBE_HELD = frozenset({"unverified", "id_collision"})  # failures after which the order may exist at the broker
 
 __all__ = ["CAPS", "OrderState", "OrdersProjection", "contract_data", "contract_from", "new_york_day"]
 
@@ -273,8 +274,9 @@ class OrdersProjection:
                      submitted_at=order.submitted_at, updated_at=order.updated_at)  # fmt: skip
 
     def _unfilled(self, order: OrderState) -> None:
-        if order.final and order.effect == "entry" and order.filled_quantity == 0:
-            # an entry that never filled does not count against the day's trades or dollars
+        if order.final and order.effect == "entry" and order.filled_quantity == 0 and order.failure not in MAYBE_HELD:
+            # an entry that never filled does not count against the day's trades or dollars; one whose outcome could
+            # not be verified might still be at the broker, so it keeps counting
             d = self.days.get((order.scope, new_york_day(order.planned_at)))
             if d is not None and order.client_order_id in d.coids:
                 d.coids.discard(order.client_order_id)

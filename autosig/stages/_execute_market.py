@@ -9,7 +9,6 @@ guess: an unreadable session is closed; an unreadable quote is no quote.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
@@ -20,6 +19,7 @@ import holidays
 from autosig.brokers.base import Broker, Quote
 from autosig.brokers.base import Leg as OrderLeg
 from autosig.brokers.errors import BrokerError
+from autosig.clock import Clock
 from autosig.trading import occ_symbol, option_root
 
 log = logging.getLogger("autosig.execute")
@@ -67,14 +67,15 @@ class CalendarMarket:
 
 
 class BrokerMarket:
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, clock: Clock | None = None) -> None:
         self.broker = broker
+        self.clock = clock or Clock()  # the caches age on the stage's clock, so tests can move time
         self._clock: tuple[float, object] | None = None
         self._equity: tuple[float, Decimal | None] | None = None
 
     def _broker_clock(self) -> object:
-        if self._clock is None or time.monotonic() - self._clock[0] > _CLOCK_CACHE_S:
-            self._clock = (time.monotonic(), self.broker.clock())
+        if self._clock is None or self.clock.monotonic() - self._clock[0] > _CLOCK_CACHE_S:
+            self._clock = (self.clock.monotonic(), self.broker.clock())
         return self._clock[1]
 
     def market_open(self, now: datetime) -> tuple[bool, str]:
@@ -90,7 +91,7 @@ class BrokerMarket:
     def clock_skew(self, now: datetime) -> float | None:
         try:
             clock = self._broker_clock()
-            age = time.monotonic() - self._clock[0]  # type: ignore[index]
+            age = self.clock.monotonic() - self._clock[0]  # type: ignore[index]
         except BrokerError:
             return None
         stamp = clock.timestamp  # type: ignore[attr-defined]
@@ -136,9 +137,9 @@ class BrokerMarket:
         return None, f"the broker does not list {name}"
 
     def equity(self) -> Decimal | None:
-        if self._equity is None or time.monotonic() - self._equity[0] > _ACCOUNT_CACHE_S:
+        if self._equity is None or self.clock.monotonic() - self._equity[0] > _ACCOUNT_CACHE_S:
             try:
-                self._equity = (time.monotonic(), self.broker.account().equity)
+                self._equity = (self.clock.monotonic(), self.broker.account().equity)
             except BrokerError:
                 return None
         return self._equity[1]

@@ -97,7 +97,7 @@ class ExecuteStage(Stage):
         self.account = account
         self.scope = (self.x.mode, self.x.broker, account[-4:] if account else None)
         self.book = OrdersProjection()
-        self.market = BrokerMarket(broker) if broker is not None else CalendarMarket()
+        self.market = BrokerMarket(broker, clock) if broker is not None else CalendarMarket()
         self.desk = (
             OrderDesk(broker, self.book, self.emit, clock=clock, stop=stop, fence=self.fence,
                       paused=lambda: bool(self._control()["paused"]), fresh=self._fresh)  # fmt: skip

@@ -15,6 +15,7 @@ from auditor import audit
 from executor.process_harness import (
     ALPACA_KEY,
     ALPACA_SECRET,
+    FINAL,
     TRADIER_TOKEN,
     WHOP_TOKEN,
     BrokerProc,
@@ -145,11 +146,15 @@ def test_sigkills_under_broker_faults_send_every_order_at_most_once(tmp_path, di
         assert "order.submitted" in types, f"{coid} is at the broker but recorded as {types}"
     assert record.unfinished() == []
     # caps hold across restarts; positions never go below zero and exits never sell what was not bought
+    # (an entry cancelled or refused with nothing filled frees its trade; one that could not be verified does not)
     entries = [p for p in record.planned if p["effect"] == "entry"]
-    assert len(entries) <= MAX_TRADES
+    assert sum(_counts_as_a_trade(record, plan) for plan in entries) <= MAX_TRADES
     book = OrdersProjection()
     reader = open_store(f"file:{log_dir}", fsync=False)
     for ev in reader.read("orders"):
+        if ev.type == "order.planned" and ev.data["effect"] == "entry":
+            # each entry was decided with the cap's use as the stream stood, whichever process decided it
+            assert book.caps(ev.ts)["max_trades_per_day"]["used"] < MAX_TRADES
         book.apply(ev)
     reader.close()
     assert all(p["quantity"] >= 0 for p in book.positions())
@@ -166,3 +171,17 @@ def test_sigkills_under_broker_faults_send_every_order_at_most_once(tmp_path, di
     figures.append(f"{dialect}: {kills} worker SIGKILLs, {restarts} broker restarts; {len(todo)} messages decided; "
                    f"{len(counts)} orders at the broker, each once; decisions {dict(reasons)}")  # fmt: skip
     figures.append(f"{dialect}: order events {dict(outcomes)}; faults served {faults}")
+
+
+def _counts_as_a_trade(record: OrdersRecord, plan: dict) -> bool:
+    """Whether an entry still counts against the day's trades: anything filled, still working, or maybe at the broker."""
+    for piece in plan.get("pieces") or []:
+        history = record.by_order.get(piece["client_order_id"], [])
+        if any(e["type"] == "order.failed" and e["data"]["reason"] in ("unverified", "id_collision") for e in history):
+            return True
+        filled = max([float(e["data"].get("filled_quantity") or 0) for e in history] or [0.0])
+        final = any(e["type"] == "order.failed" or e["data"].get("status") in FINAL for e in history)
+        if filled > 0 or not final:
+            return True
+    return False
+

@@ -238,6 +238,40 @@ def test_the_trades_per_day_cap_binds_entries_only(tmp_path):
                              ("order.skipped", "cap:max_trades_per_day"), ("order.planned", None)]  # fmt: skip
 
 
+def test_an_entry_cancelled_unfilled_frees_its_trade_and_an_unverified_one_does_not(tmp_path):
+    h = Harness(tmp_path, lambda clock: FakeBroker(clock, fill="none"), AUTOSIG_MAX_TRADES_PER_DAY="1",
+                AUTOSIG_ENTRY_TIMEOUT_SECONDS="2")  # fmt: skip
+    h.start()
+    h.alert(option(ticker="SPY"))
+    h.run()
+    h.clock.advance(3)  # past the entry timeout: cancelled with nothing filled
+    h.stage._next_poll = 0
+    h.poll()
+    h.run()
+    h.stage._next_poll = 0
+    h.run()
+    assert h.orders("order.updated")[-1].data["status"] == "canceled"
+    h.alert(option(ticker="QQQ"))
+    h.run()
+    assert h.decisions() == [("order.planned", None), ("order.planned", None)]
+
+    u = Harness(tmp_path / "unverified", lambda clock: FakeBroker(clock, unique_ids=False),
+                AUTOSIG_MAX_TRADES_PER_DAY="1")  # fmt: skip
+    u.broker.name = "tradier"
+    u.start()
+    u.broker.faults["submit"] = [OutcomeUnknown("no answer", maybe_sent=True)]
+    u.alert(option(ticker="SPY"))
+    u.run()
+    for _ in range(2):
+        u.clock.advance(5)
+        u.stage._next_poll = 0
+        u.run()
+    assert [e.data["reason"] for e in u.orders("order.failed")] == ["unverified"]
+    u.alert(option(ticker="QQQ"))
+    u.run()
+    assert u.decisions() == [("order.planned", None), ("order.skipped", "cap:max_trades_per_day")]
+
+
 def test_a_low_confidence_signal_is_skipped(h):
     h.alert(option(confidence=0.5))
     h.run()

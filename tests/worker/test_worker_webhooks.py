@@ -42,11 +42,11 @@ def test_a_webhook_makes_the_worker_poll_within_2_s(hooked_sim, workers, log_dir
     w = workers(sim.url, **SLOW)
     _started(log_dir)
     for i in range(3):
+        time.sleep(2.1)  # polls of one channel are at least 2 s apart: the last one (the first, then the webhook's)
         message = sim.publish(f"BTO {i + 1} SPY 600c 1/17 @ 1.25")
         began = time.monotonic()
         wait_until(lambda m=message: m["id"] in source_ids(log_dir), timeout=2.0, what="the webhook's poll")
         assert time.monotonic() - began < 2.0
-        time.sleep(2.1)  # polls of one channel are at least 2 s apart
     assert [d.status for d in hooks.deliveries] == [200, 200, 200]
     assert w.terminate()[0] == 0
 
