@@ -18,6 +18,7 @@ from autosig.sources.simulator import Simulator
 
 SECRET = "ws_9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a"
 SLOW = {"POLL_INTERVAL_SECONDS": "3600"}  # only a webhook can make the worker poll again within the test
+SPACING = 2.1  # polls of one channel are at least 2 s apart: a webhook right after a poll waits that out
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_a_webhook_makes_the_worker_poll_within_2_s(hooked_sim, workers, log_dir
     w = workers(sim.url, **SLOW)
     _started(log_dir)
     for i in range(3):
-        time.sleep(2.1)  # polls of one channel are at least 2 s apart: the last one (the first, then the webhook's)
+        time.sleep(SPACING)  # after the last poll (the first, then the webhook's)
         message = sim.publish(f"BTO {i + 1} SPY 600c 1/17 @ 1.25")
         began = time.monotonic()
         wait_until(lambda m=message: m["id"] in source_ids(log_dir), timeout=2.0, what="the webhook's poll")
@@ -117,6 +118,7 @@ def test_postgres_web_and_worker_share_only_the_database_and_the_wake_up_arrives
             try:
                 wait_until(lambda: store.last_seq("worker") >= 2, what="the worker's first poll")
                 sim.enable_webhooks(server.url + "/webhooks/whop", SECRET)
+                time.sleep(SPACING)
                 message = sim.publish("BTO 1 SPY 600c 1/17 @ 1.25")
                 began = time.monotonic()
                 wait_until(lambda: any(e.data["source_id"] == message["id"] for e in store.read(RAW)), timeout=2.0)
