@@ -67,16 +67,16 @@ class CalendarMarket:
 
 
 class BrokerMarket:
-    def __init__(self, broker: Broker, clock: Clock | None = None) -> None:
+    def __init__(self, broker: Broker, clock: Clock) -> None:
         self.broker = broker
-        self.clock = clock or Clock()  # the caches age on the stage's clock, so tests can move time
-        self._clock: tuple[float, object] | None = None
+        self.clock = clock  # the caches age on the stage's clock, so tests can move time
+        self._session: tuple[float, object] | None = None  # (monotonic time read, the broker's clock answer)
         self._equity: tuple[float, Decimal | None] | None = None
 
     def _broker_clock(self) -> object:
-        if self._clock is None or self.clock.monotonic() - self._clock[0] > _CLOCK_CACHE_S:
-            self._clock = (self.clock.monotonic(), self.broker.clock())
-        return self._clock[1]
+        if self._session is None or self.clock.monotonic() - self._session[0] > _CLOCK_CACHE_S:
+            self._session = (self.clock.monotonic(), self.broker.clock())
+        return self._session[1]
 
     def market_open(self, now: datetime) -> tuple[bool, str]:
         try:
@@ -91,7 +91,7 @@ class BrokerMarket:
     def clock_skew(self, now: datetime) -> float | None:
         try:
             clock = self._broker_clock()
-            age = self.clock.monotonic() - self._clock[0]  # type: ignore[index]
+            age = self.clock.monotonic() - self._session[0]  # type: ignore[index]
         except BrokerError:
             return None
         stamp = clock.timestamp  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ from executor.process_harness import (
 )
 
 from autosig.events import open_store
-from autosig.projections.orders import OrdersProjection
+from autosig.projections.orders import MAYBE_HELD, OrdersProjection
 from autosig.sources.simulator import Simulator as Whop
 
 FAULTS = {"rate_limited": 0.05, "http_5xx": 0.05, "accept_then_504": 0.08, "reset": 0.04, "accept_then_reset": 0.06,
@@ -177,11 +177,10 @@ def _counts_as_a_trade(record: OrdersRecord, plan: dict) -> bool:
     """Whether an entry still counts against the day's trades: anything filled, still working, or maybe at the broker."""
     for piece in plan.get("pieces") or []:
         history = record.by_order.get(piece["client_order_id"], [])
-        if any(e["type"] == "order.failed" and e["data"]["reason"] in ("unverified", "id_collision") for e in history):
+        if any(e["type"] == "order.failed" and e["data"]["reason"] in MAYBE_HELD for e in history):
             return True
         filled = max([float(e["data"].get("filled_quantity") or 0) for e in history] or [0.0])
         final = any(e["type"] == "order.failed" or e["data"].get("status") in FINAL for e in history)
         if filled > 0 or not final:
             return True
     return False
-

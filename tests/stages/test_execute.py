@@ -304,7 +304,7 @@ def test_market_closed_flags_a_missed_exit(h):
     h.alert(option())
     h.run()
     h.broker.is_open = False
-    h.stage.market._clock = None
+    h.stage.market._session = None
     h.alert(option("close", price=1.5))
     h.run()
     skipped = h.orders("order.skipped")[0].data
