@@ -107,6 +107,7 @@ class ExecuteStage(Stage):
         self.version = settings.parser_version or ""
         self.from_parsed_seq = 0
         self._control_seq = 0
+        self._control_started = False  # the first read (at start) replays the whole control stream
         self._control_read_at = float("-inf")
         self._raw_ahead: deque[Event] = deque()
         self._worker_seq = 0
@@ -200,14 +201,22 @@ class ExecuteStage(Stage):
     # --- reading the other streams, at decision time -------------------------------------------------------------
 
     def _control(self) -> dict[str, Any]:
+        """Reads new pause switches. A pause that asks to cancel working entries is acted on when it is read, or, on
+        the first read after a start, when it is the pause in force: one that a resume has ended since is history
+        (a restart must not cancel entries made after it), one still in force may have been missed by a crash."""
+        first, self._control_started = not self._control_started, True
+        asked = False
         for ev in self.store.read(CONTROL, after=self._control_seq, on_problem=lambda problem: None):
             self._control_seq = ev.seq
             self.book.apply(ev)
-            if ev.data.get("cancel_entries") and self.desk is not None:
-                for order in self.book.working(self.scope):
-                    if order.effect == "entry":
-                        self.desk.cancel(order, "paused")
-        return self.book.paused()
+            asked = asked or (not first and bool(ev.data.get("cancel_entries")))
+        paused = self.book.paused()
+        in_force = bool(paused["paused"] and paused["cancel_entries"])
+        if (asked or (first and in_force)) and self.desk is not None:
+            for order in self.book.working(self.scope):
+                if order.effect == "entry":
+                    self.desk.cancel(order, "paused")
+        return paused
 
     def _control_for(self, alert: Alert, now: datetime) -> dict[str, Any]:
         """The pause state for a decision: read fresh for every alert that could trade. An alert too old to trade is

@@ -396,3 +396,29 @@ def test_a_shortfall_gone_at_the_next_comparison_no_longer_limits_exits(tmp_path
     close = [e.data for e in h.orders("order.planned") if e.data["effect"] == "exit"]
     assert [c["quantity"] for c in close] == [3]
     assert h.broker.held[symbol] == 0
+
+
+def test_a_past_pause_that_cancelled_entries_cancels_nothing_after_resume_and_restart(tmp_path):
+    h = Harness(tmp_path, lambda clock: FakeBroker(clock, fill="none"))
+    h.start()
+    h.store.append_many(CONTROL, [execution_paused(by="cli", reason="lunch", cancel_entries=True)])
+    h.run()
+    h.store.append_many(CONTROL, [execution_resumed(by="cli", reason="")])
+    h.alert(option())
+    h.run()
+    assert h.decisions() == [("order.planned", None)]
+    h.start()  # a restart reads the control stream from its start: the old pause is history, not a request
+    h.run()
+    assert h.orders("order.cancel_requested") == [] and h.broker.cancels == []
+
+
+def test_a_pause_that_cancels_entries_is_honoured_by_a_restart_that_missed_it(tmp_path):
+    h = Harness(tmp_path, lambda clock: FakeBroker(clock, fill="none"))
+    h.start()
+    h.alert(option())
+    h.run()
+    h.store.append_many(CONTROL, [execution_paused(by="cli", reason="stop", cancel_entries=True)])
+    h.start()  # the executor died before it read the pause: the one that starts cancels what it asked for
+    h.run()
+    assert [e.data["reason"] for e in h.orders("order.cancel_requested")] == ["paused"]
+    assert len(h.broker.cancels) == 1
