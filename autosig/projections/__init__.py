@@ -143,6 +143,16 @@ class Projections:
         if key is not None:
             self.order_changes.append((event.seq, key))
 
+    def waits_for(self, stream: str, event: Event) -> tuple[str, int] | None:
+        """The (stream, seq) that should be applied before `event` when streams are followed each on its own: a
+        decision shows its alert's text, so it comes after its raw event. None when nothing is missing."""
+        if stream != ORDERS or not isinstance(event.data, dict):
+            return None
+        raw_seq = event.data.get("raw_seq")
+        if type(raw_seq) is int and raw_seq > self.last_seq(RAW):
+            return RAW, raw_seq
+        return None
+
     def _apply_control(self, event: Event) -> None:
         self.orders.apply(event)
         self.last_control = event

@@ -8,7 +8,8 @@ calls start(). Then:
    it, so the cold start costs little more than decoding the lines;
 2. publish: under the lock the fresh object replaces the one readers see, and `ready` is set;
 3. follow: one thread per stream tails it from where the catch-up stopped and applies each event under the lock,
-   so a request (`with host.lock:` or host.read()) always sees a consistent snapshot.
+   so a request (`with host.lock:` or host.read()) always sees a consistent snapshot. A decision waits (briefly)
+   for the raw event it names, which another thread applies: shown live, it carries its alert's text.
 
 A stream that was truncated or replaced (on_reset) ends the followers and the supervisor starts over at 1; readers
 keep the last published state meanwhile. A store error in a follower is retried from its last applied event.
@@ -37,6 +38,7 @@ log = logging.getLogger("autosig.web.host")
 # raw before parsed (a parse joins its alert); orders after both (a decision shows its alert's text)
 ORDER = (RAW, PARSED, WORKER, REVIEWS, ORDERS, CONTROL)
 RETRY_SECONDS = 1.0
+CAUSAL_WAIT_SECONDS = 2.0  # at most this long an event waits for the one it follows from another stream
 SHRINK_CHECK_SECONDS = 1.0
 
 
@@ -224,6 +226,9 @@ class Host:
                     if self._rebuild.is_set():
                         return  # a reset: the supervisor reads everything again from seq 1
                     with lock:
+                        need = built.waits_for(stream, event)
+                        if need is not None:
+                            self._await(built, *need)
                         appliers[stream](event)
                         self.version += 1
                         if waiters:
@@ -233,6 +238,19 @@ class Host:
                 self.errors[stream] = f"{type(exc).__name__}: {exc}"
                 log.warning("tailing %s failed, retrying: %s", stream, self.errors[stream])
                 self._rebuild.wait(RETRY_SECONDS)
+
+    def _await(self, built: Projections, stream: str, seq: int) -> None:
+        """Waits (with the lock held, released while waiting) until `stream` is applied up to `seq`, at most
+        CAUSAL_WAIT_SECONDS: another follower is about to apply it, and a reader should not see an effect before
+        its cause (a decision without its alert's text). Not at all when this host does not follow that stream."""
+        if stream not in self.streams:
+            return
+        deadline = time.monotonic() + CAUSAL_WAIT_SECONDS
+        while built.last_seq(stream) < seq and not self._rebuild.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self.changed.wait(min(left, 0.1))
 
     def _resume(
         self,

@@ -7,11 +7,12 @@ import threading
 import time
 
 from webapp.conftest import Feed, sig, wait_until
+from webapp.orders_feed import OrdersFeed
 
 from autosig.events import open_store
 from autosig.projections import Projections
 from autosig.projections.host import Host
-from autosig.schema import PARSED, alert_parsed
+from autosig.schema import ORDERS, PARSED, RAW, alert_parsed
 
 
 def make_host(log_dir) -> Host:
@@ -173,6 +174,42 @@ def test_a_read_error_is_cleared_once_the_stream_answers_again(log_dir):
         feed.alert("BTO B", signals=[sig("B")])
         wait_until(lambda: tickers(host) == ["B", "A"], timeout=5)  # the resumed tail follows the stream
         wait_until(lambda: host.errors == {}, timeout=2)
+    finally:
+        host.stop()
+        store.close()
+
+
+def test_a_decision_is_applied_after_the_alert_it_names_though_its_stream_is_read_first(log_dir):
+    """Each stream has its own follower: when the raw one lags, a decision must still not be seen (on the page, in
+    the live stream) before its alert, or it shows without its text."""
+    store = open_store(f"file:{log_dir}", writer="test", fsync=False)
+    feed = Feed(store)
+    feed.alert("BTO A", signals=[sig("A")])
+    reader = open_store(f"file:{log_dir}", writer="web", fsync=False, tail_poll_seconds=0.05)
+    real_tail = reader.tail
+
+    def slow_raw_tail(stream, *args, **kwargs):
+        for event in real_tail(stream, *args, **kwargs):
+            if stream == RAW:
+                time.sleep(0.5)  # the raw follower is behind the orders one
+            yield event
+
+    reader.tail = slow_raw_tail
+    host = Host(lambda: reader, lambda: Projections("1"))
+    host.start()
+    seen = []
+    try:
+        assert host.wait_ready(5)
+        raw_seq, _ = feed.alert("BTO 2 SPY 600c 1/17 @ 1.25", source_id="m2", signals=[sig("SPY")])
+        OrdersFeed(store, channel="chat_feed_x").planned(raw_seq, "m2")
+
+        def decided() -> bool:
+            state = host.read(lambda p: (p.last_seq(ORDERS), p.signals.text(raw_seq)))
+            seen.append(state)
+            return state[0] > 0
+
+        wait_until(decided, timeout=5)
+        assert seen[-1][1] == "BTO 2 SPY 600c 1/17 @ 1.25"
     finally:
         host.stop()
         store.close()
