@@ -9,6 +9,7 @@ from flask import Blueprint, render_template, request
 from markupsafe import escape
 
 from autosig.display import contract, price
+from autosig.schema import PARSED
 from autosig.web.host import current_status, ensure_started
 from autosig.web.timetravel import Busy, PastError, past_status, requested_past
 
@@ -43,10 +44,12 @@ def index() -> str | tuple[str, int]:
             p.signals.signals(limit=50),
             p.signals.alerts(kind="unparseable", limit=UNPARSED_SHOWN),
             p.parse_stats(),
+            p.last_seq(PARSED),
         )
 
-    status, signals, unparsed, parse_stats = (past or st.host).read(snapshot)
+    status, signals, unparsed, parse_stats, parsed_seq = (past or st.host).read(snapshot)
     return render_template(
         "dashboard.html", status=status, signals=signals, unparsed=unparsed, parse_stats=parse_stats,
+        parsed_seq=parsed_seq,
         as_of=status.get("as_of"), as_of_arg=request.args.get("as_of", "") if past is not None else "",
     )

@@ -285,3 +285,32 @@ def test_screenshots_desktop_and_phone(site, browser):
         finally:
             context.close()
     orders(feeder, "started", mode="paper", broker="sim", account="PA31234")
+
+
+def test_a_change_between_the_render_and_the_page_script_is_shown(site, browser):
+    """The page's own script arrives late (a slow network): a decision that changed after the server rendered the
+    page, before its script ran, still shows its change — the stream resumes where the render stood."""
+    server, feeder, _ = site
+    orders(feeder, "started", mode="paper", broker="sim", account="PA31234")
+    raw_seq, source_id = alert(feeder, "BTO 2 QQQ 500c 1/17 @ 2.10", "QQQ")
+    coid = orders(feeder, "planned", raw_seq=raw_seq, source_id=source_id, ticker="QQQ", quantity=2, limit=2.2)
+    held = []
+    context = browser.new_context(http_credentials={"username": "me", "password": PASSWORD})
+    try:
+        context.route("**/static/orders.js", lambda route: held.append(route))
+        page = context.new_page()
+        page.goto(server.url + "/orders", wait_until="commit")
+        for _ in range(100):  # route handlers run while Playwright waits
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the page never asked for its script"
+        page.wait_for_selector("#decisions li .d-status:text-is('planned, not sent yet')", timeout=5000)
+        orders(feeder, "submitted", coid=coid)
+        orders(feeder, "updated", coid=coid, status="filled", filled=2, average=2.15)
+        page.wait_for_timeout(500)  # what a timer-started stream would have opened by now
+        held[0].continue_()
+        page.wait_for_selector("#decisions li .d-status:text-is('filled')", timeout=5000)
+        page.wait_for_selector("#live.live-on", timeout=5000)
+    finally:
+        context.close()

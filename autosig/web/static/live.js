@@ -8,7 +8,6 @@ window.AutoSig = (function () {
   const EASTERN = "America/New_York";
   const STATE_WORDS = { green: "OK", amber: "WARNING", red: "NOT INGESTING" };
   const listeners = { status: [], signal: [], order: [], open: [] };
-  const stream = { params: {} }; // extra query arguments of /api/stream (a page sets them before it starts)
   let zone = null; // null: the viewer's own zone
   let lastStatusAt = Date.now();
   const asOf = document.body.dataset.asOf || ""; // set on a past view (time travel)
@@ -148,8 +147,19 @@ window.AutoSig = (function () {
 
   // --- the live stream -------------------------------------------------------------------------------------------
 
+  // Where the stream resumes: the seqs the server rendered the page at (body data-parsed-seq, data-orders-seq), so
+  // what changed between the render and the connection is sent too. Read here, not set by a page script: a deferred
+  // script may run after start() (the browser runs tasks while it waits for the next script to arrive).
+  function resumeParams() {
+    const params = {};
+    const d = document.body.dataset;
+    if (/^\d+$/.test(d.parsedSeq || "")) params.last_event_id = d.parsedSeq;
+    if (/^\d+$/.test(d.ordersSeq || "")) params.orders_after = d.ordersSeq;
+    return params;
+  }
+
   function connect() {
-    const query = new URLSearchParams(stream.params).toString();
+    const query = new URLSearchParams(resumeParams()).toString();
     const es = new EventSource("/api/stream" + (query ? "?" + query : ""));
     es.addEventListener("open", () => {
       setLive("live", true);
@@ -172,9 +182,11 @@ window.AutoSig = (function () {
     setInterval(watchContact, 1000);
   }
 
-  // Page scripts are deferred after this one: they register with on() before the document is ready.
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else setTimeout(start, 0);
+  // Page scripts are deferred after this one and register with on(); DOMContentLoaded fires once every deferred
+  // script has run. (A timer would not do: the browser runs tasks while it waits for the next script to arrive, so
+  // the stream could open, and events arrive, before the page's script listens.)
+  if (document.readyState === "complete") setTimeout(start, 0);
+  else document.addEventListener("DOMContentLoaded", start);
 
-  return { $, el, getJSON, fmt, timeEl, renderTimes, zoneName, toggleEastern, setTime, on, stream, asOf };
+  return { $, el, getJSON, fmt, timeEl, renderTimes, zoneName, toggleEastern, setTime, on, asOf };
 })();

@@ -6,10 +6,7 @@
 (function () {
   const MAX_DECISIONS = 200;
   const { $, el, getJSON, timeEl, asOf } = window.AutoSig;
-  const body = document.body;
   let positionsTimer = null;
-
-  window.AutoSig.stream.params.orders_after = body.dataset.ordersSeq || "0";
 
   function num(v) {
     return v === null || v === undefined ? "—" : String(v);
