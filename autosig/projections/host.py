@@ -39,6 +39,7 @@ log = logging.getLogger("autosig.web.host")
 ORDER = (RAW, PARSED, WORKER, REVIEWS, ORDERS, CONTROL)
 RETRY_SECONDS = 1.0
 CAUSAL_WAIT_SECONDS = 2.0  # at most this long an event waits for the one it follows from another stream
+CAUSAL_SKIP_SECONDS = 60.0  # after a wait that ran out, how long events are applied without waiting
 SHRINK_CHECK_SECONDS = 1.0
 
 
@@ -72,6 +73,7 @@ class Host:
         self._start_lock = threading.Lock()
         self._supervisor: threading.Thread | None = None
         self._rebuild = threading.Event()
+        self._causal_skip_until = 0.0  # see _await
         # The paper ledger is left out of the projections until a ledger view asks for it (want_ledger): it records
         # every alert of the whole history and replays them, which takes longer than the catch-up of all the other
         # projections together.
@@ -243,12 +245,15 @@ class Host:
         """Waits (with the lock held, released while waiting) until `stream` is applied up to `seq`, at most
         CAUSAL_WAIT_SECONDS: another follower is about to apply it, and a reader should not see an effect before
         its cause (a decision without its alert's text). Not at all when this host does not follow that stream."""
-        if stream not in self.streams:
+        if stream not in self.streams or time.monotonic() < self._causal_skip_until:
             return
         deadline = time.monotonic() + CAUSAL_WAIT_SECONDS
         while built.last_seq(stream) < seq and not self._rebuild.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
+                # that event is not coming soon (the other follower is stuck, or the seq was never written): a
+                # backlog of such decisions must not cost CAUSAL_WAIT_SECONDS each, so stop waiting for a while
+                self._causal_skip_until = time.monotonic() + CAUSAL_SKIP_SECONDS
                 return
             self.changed.wait(min(left, 0.1))
 

@@ -213,3 +213,23 @@ def test_a_decision_is_applied_after_the_alert_it_names_though_its_stream_is_rea
     finally:
         host.stop()
         store.close()
+
+
+def test_decisions_naming_an_alert_that_never_comes_wait_once_not_each(log_dir, monkeypatch):
+    monkeypatch.setattr("autosig.projections.host.CAUSAL_WAIT_SECONDS", 0.5)
+    store = open_store(f"file:{log_dir}", writer="test", fsync=False)
+    Feed(store).alert("BTO A", signals=[sig("A")])
+    host = make_host(log_dir)
+    host.start()
+    try:
+        assert host.wait_ready(5)
+        orders = OrdersFeed(store, channel="chat_feed_x")
+        started = time.monotonic()
+        for n in range(10):
+            orders.planned(1000 + n, f"m{n}")  # raw seqs never written
+        wait_until(lambda: host.read(lambda p: p.last_seq(ORDERS)) == 10, timeout=10)
+        assert time.monotonic() - started < 3.5  # one wait of 0.5 s, not ten (5 s)
+        assert host.read(lambda p: p.signals.text(1000)) is None
+    finally:
+        host.stop()
+        store.close()
