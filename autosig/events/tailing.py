@@ -1,8 +1,11 @@
 """Following a stream file as it grows (see docs/ARCHITECTURE.md, "Tailing").
 
-Watchdog events are only wake-ups: every pass re-reads the file from the saved byte offset, so a lost, merged or
+Watch events are only wake-ups: every pass re-reads the file from the saved byte offset, so a lost, merged or
 spurious event can delay a reader by at most one poll interval and never make it skip or repeat a line. The
-directory is watched, not the file, because a watch on a file follows its old inode when the file is replaced.
+directory is watched (watchdog) for files made, removed and renamed, because a watch on a file follows its old inode
+when the file is replaced; on Linux each followed file also has a watch of its own for its writes
+(autosig.events._file_watches), placed again on the new file after a replacement, so that appends to files nobody in
+the process follows wake nothing. Without those the directory's watch reports writes too.
 One Observer serves the whole process (inotify instances are a scarce per-user resource and the web runs several
 tails per process); its events are fanned out to the tails of that directory by file name.
 """
@@ -29,6 +32,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 
 from autosig.events._file_reading import READ_BUFFER, Position, decode_from
+from autosig.events._file_watches import FileWatches, Ident
 from autosig.events.base import ProblemHandler
 from autosig.events.record import Event
 
@@ -39,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # Opens and no-write closes are left out on purpose: readers opening the file would otherwise wake every tail.
 _WAKE_EVENTS = [FileModifiedEvent, FileCreatedEvent, FileDeletedEvent, FileMovedEvent, FileClosedEvent]
+# The directory's events where each followed file's writes have a watch of their own.
+_NAME_EVENTS = [FileCreatedEvent, FileDeletedEvent, FileMovedEvent]
 # How often a waiting tail looks at its stop flag (threading.Event offers no way to wait on two events at once).
 _STOP_CHECK_SECONDS = 0.05
 
@@ -71,6 +77,11 @@ class _WatchHub:
         self._observer: Observer | None = None  # type: ignore[valid-type]
         # directory -> (watch, file name -> wake events)
         self._dirs: dict[str, tuple[object, dict[str, set[threading.Event]]]] = {}
+        files = getattr(self, "_files", None)
+        if files is None:
+            self._files = FileWatches(self.wake)
+        else:
+            files.reset_after_fork()
 
     def subscribe(self, directory: Path, name: str, wake: threading.Event) -> bool:
         """Registers a wake-up for changes to directory/name; False when the directory cannot be watched (yet)."""
@@ -85,8 +96,9 @@ class _WatchHub:
                         observer.daemon = True
                         observer.start()
                         self._observer = observer
+                    events = _NAME_EVENTS if self._files.available() else _WAKE_EVENTS
                     watch = self._observer.schedule(  # type: ignore[attr-defined]
-                        _Handler(self, key), key, recursive=False, event_filter=_WAKE_EVENTS
+                        _Handler(self, key), key, recursive=False, event_filter=events
                     )
                 except OSError as exc:
                     # Missing directory, or out of inotify watches/instances: the poll backstop still works.
@@ -98,6 +110,11 @@ class _WatchHub:
             with self._lock:
                 entry[1].setdefault(name, set()).add(wake)
             return True
+
+    def follow_file(self, directory: Path, name: str, ident: Ident | None) -> bool:
+        """Keeps a watch for directory/name's writes on the file the name points to now (`ident`, as a subscribed
+        tail just sampled it). True when one was placed just now: look again, for a write made before it."""
+        return ident is not None and self._files.place(os.path.abspath(directory), name, ident)
 
     def unsubscribe(self, directory: Path, name: str, wake: threading.Event) -> None:
         key = os.path.abspath(directory)
@@ -112,6 +129,8 @@ class _WatchHub:
                     waiting.discard(wake)
                     if not waiting:
                         del subscribers[name]
+                if name not in subscribers:
+                    self._files.drop(key, name)
                 if subscribers:
                     return
                 del self._dirs[key]
@@ -166,6 +185,8 @@ def tail_file(
                 subscribed = HUB.subscribe(path.parent, path.name, wake)
             wake.clear()  # before sampling: a write after the sample sets it again
             size, current = store.committed_size(stream)
+            if subscribed and HUB.follow_file(path.parent, path.name, current):
+                continue  # its writes are watched from now on: sample again, for one made before
             if f is not None and (current != ident or size < pos.offset):
                 f.close()
                 f, ident = None, None

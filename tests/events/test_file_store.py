@@ -181,6 +181,52 @@ def test_tails_share_one_observer_and_wake_only_for_their_file(log_dir: Path) ->
         thread.join(2)
 
 
+def test_an_append_to_a_stream_nobody_here_follows_wakes_nothing(log_dir: Path, monkeypatch) -> None:
+    """The web appends one `inbox` event per webhook and follows other streams of the same directory: those appends
+    must not reach its watch handlers (each costs a thread hop and the GIL, on every web process)."""
+    from autosig.events import tailing
+
+    seen: list[str] = []
+    handler = tailing._Handler.on_any_event
+    monkeypatch.setattr(tailing._Handler, "on_any_event",
+                        lambda self, event: (seen.append(os.path.basename(event.src_path)), handler(self, event)))  # fmt: skip
+    store = FileStore(log_dir, fsync=False, tail_poll_seconds=30)
+    store.append("inbox", "t", {})
+    store.append(RAW, "t", {})
+    events, _, _, stop, thread = collect_tail(store)
+    assert wait_for(lambda: len(events) == 1)
+    time.sleep(0.3)
+    seen.clear()
+    for _ in range(5):
+        store.append("inbox", "t", {})
+    store.append(RAW, "t", {})
+    assert wait_for(lambda: len(events) == 2)  # the followed one still wakes at once
+    time.sleep(0.2)
+    assert [name for name in seen if name.startswith("inbox")] == []
+    stop.set()
+    thread.join(2)
+
+
+def test_after_a_replacement_the_new_file_s_appends_wake_the_tail(log_dir: Path, tmp_path: Path) -> None:
+    """A watch on a file stays with the file it was placed on: after a restore moved another file into place, the
+    tail must be woken by appends to the new one, not only by its 30 s poll."""
+    store = FileStore(log_dir, fsync=False, tail_poll_seconds=30)
+    store.append(RAW, "t", {})
+    events, resets, _, stop, thread = collect_tail(store)
+    assert wait_for(lambda: len(events) == 1)
+    other_dir = tmp_path / "other"
+    FileStore(other_dir, fsync=False).append_many(RAW, [("t", {"other": i}, None, None) for i in range(2)])
+    os.replace(raw_file(other_dir), raw_file(log_dir))
+    assert wait_for(lambda: len(events) == 3) and resets == [1]
+    time.sleep(0.3)
+    for n in range(3):
+        child_proc = child("append-one", f"file:{log_dir}", RAW, "")
+        read_line(child_proc)
+        assert wait_for(lambda n=n: len(events) == 4 + n, timeout=2.0), f"append {n} after the replacement unseen"
+    stop.set()
+    thread.join(2)
+
+
 def test_truncated_file_makes_the_reader_start_over(log_dir: Path) -> None:
     store = FileStore(log_dir, fsync=False, tail_poll_seconds=0.05)
     events_written = store.append_many(RAW, [("t", {"i": i}, None, None) for i in range(5)])
