@@ -66,6 +66,7 @@ class _WatchHub:
     """The process's one watchdog Observer and the wake-up events of the tails subscribed per directory."""
 
     def __init__(self) -> None:
+        self._files = FileWatches(self.wake)
         self.reset_after_fork()
 
     def reset_after_fork(self) -> None:
@@ -77,11 +78,7 @@ class _WatchHub:
         self._observer: Observer | None = None  # type: ignore[valid-type]
         # directory -> (watch, file name -> wake events)
         self._dirs: dict[str, tuple[object, dict[str, set[threading.Event]]]] = {}
-        files = getattr(self, "_files", None)
-        if files is None:
-            self._files = FileWatches(self.wake)
-        else:
-            files.reset_after_fork()
+        self._files.reset_after_fork()
 
     def subscribe(self, directory: Path, name: str, wake: threading.Event) -> bool:
         """Registers a wake-up for changes to directory/name; False when the directory cannot be watched (yet)."""

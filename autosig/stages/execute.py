@@ -107,7 +107,6 @@ class ExecuteStage(Stage):
         self.version = settings.parser_version or ""
         self.from_parsed_seq = 0
         self._control_seq = 0
-        self._control_started = False  # the first read (at start) replays the whole control stream
         self._control_read_at = float("-inf")
         self._raw_ahead: deque[Event] = deque()
         self._worker_seq = 0
@@ -126,7 +125,7 @@ class ExecuteStage(Stage):
         self.version = version
         for ev in self.store.read(ORDERS, on_problem=lambda problem: None):
             self.book.apply(ev)
-        self._control()
+        self._control(at_start=True)
         self._read_worker()
         firsts = [s for s in self.book.starts if isinstance(s.get("from_parsed_seq"), int)]
         self.from_parsed_seq = firsts[0]["from_parsed_seq"] if firsts else self.store.last_seq(PARSED)
@@ -200,19 +199,20 @@ class ExecuteStage(Stage):
 
     # --- reading the other streams, at decision time -------------------------------------------------------------
 
-    def _control(self) -> dict[str, Any]:
-        """Reads new pause switches. A pause that asks to cancel working entries is acted on when it is read, or, on
-        the first read after a start, when it is the pause in force: one that a resume has ended since is history
-        (a restart must not cancel entries made after it), one still in force may have been missed by a crash."""
-        first, self._control_started = not self._control_started, True
+    def _control(self, at_start: bool = False) -> dict[str, Any]:
+        """Reads new pause switches. A pause that asks to cancel working entries is acted on when it is read, or, at
+        start (which replays the whole stream), when it is the pause in force: one that a resume has ended since is
+        history (a restart must not cancel entries made after it), one still in force may have been missed by a
+        crash."""
         asked = False
         for ev in self.store.read(CONTROL, after=self._control_seq, on_problem=lambda problem: None):
             self._control_seq = ev.seq
             self.book.apply(ev)
-            asked = asked or (not first and bool(ev.data.get("cancel_entries")))
+            asked = asked or bool(ev.data.get("cancel_entries"))
         paused = self.book.paused()
-        in_force = bool(paused["paused"] and paused["cancel_entries"])
-        if (asked or (first and in_force)) and self.desk is not None:
+        if at_start:
+            asked = bool(paused["paused"] and paused["cancel_entries"])
+        if asked and self.desk is not None:
             for order in self.book.working(self.scope):
                 if order.effect == "entry":
                     self.desk.cancel(order, "paused")
